@@ -1,0 +1,460 @@
+package drain
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unsafe"
+)
+
+// Change says what Add did to the model.
+type Change uint8
+
+// Changes Add reports.
+const (
+	ChangeNone            Change = iota // the line fit a cluster's template as it was
+	ChangeCreated                       // the line started a new cluster
+	ChangeTemplateChanged               // the line turned template tokens into wildcards
+)
+
+func (c Change) String() string {
+	switch c {
+	case ChangeNone:
+		return "none"
+	case ChangeCreated:
+		return "created"
+	case ChangeTemplateChanged:
+		return "template_changed"
+	}
+	return fmt.Sprintf("Change(%d)", uint8(c))
+}
+
+// Strategy is Match's search strategy, as Drain3's full_search_strategy.
+type Strategy uint8
+
+// Match strategies.
+const (
+	// SearchNever only walks the prefix tree (with fallback from an exact
+	// token branch to the wildcard branch).
+	SearchNever Strategy = iota
+	// SearchFallback walks the tree and, when that finds nothing, compares
+	// the line with every cluster of its token count.
+	SearchFallback
+	// SearchAlways compares the line with every cluster of its token count.
+	SearchAlways
+)
+
+// ParseStrategy parses "never", "fallback" or "always".
+func ParseStrategy(s string) (Strategy, error) {
+	switch s {
+	case "never":
+		return SearchNever, nil
+	case "fallback":
+		return SearchFallback, nil
+	case "always":
+		return SearchAlways, nil
+	}
+	return 0, fmt.Errorf("parse match strategy %q: want never, fallback or always: %w", s, ErrConfig)
+}
+
+// Result describes the cluster a line was added to or matched.
+type Result struct {
+	ClusterID int64
+	Change    Change
+	Template  string
+	Size      int64
+}
+
+// cluster is one template. Clusters form an intrusive LRU list (head is the
+// most recently matched) and sit in exactly one tree leaf.
+type cluster struct {
+	id       int64
+	tokens   []string
+	seps     []string
+	template string
+	size     int64
+	label    string
+	counts   map[string]int64
+	leaf     *node
+	// multi marks wildcards that have absorbed more than one token
+	// (Config.MergeLengths); nil when none has.
+	multi      []bool
+	prev, next *cluster
+}
+
+type node struct {
+	children map[string]*node
+	clusters []*cluster
+}
+
+// Drain is a template miner. See the package doc for its concurrency rules.
+type Drain struct {
+	cfg     Config
+	tok     Tokenizer
+	byLen   map[int]*node
+	byID    map[int64]*cluster
+	head    *cluster
+	tail    *cluster
+	lastID  int64
+	scratch []Token
+	// multiLen lists clusters with a multi-token wildcard, which lines of
+	// other token counts may match.
+	multiLen map[int64]*cluster
+}
+
+// New returns an empty model that tokenizes with SpaceTokenizer and
+// cfg.ExtraDelimiters. It returns an error wrapping ErrConfig when cfg is
+// invalid.
+func New(cfg Config) (*Drain, error) {
+	return NewWithTokenizer(cfg, SpaceTokenizer{Extra: slices.Clone(cfg.ExtraDelimiters)})
+}
+
+// NewWithTokenizer is New with another tokenizer. Snapshots do not record
+// the tokenizer: Load always uses SpaceTokenizer.
+func NewWithTokenizer(cfg Config, tok Tokenizer) (*Drain, error) {
+	if cfg.ParamString == "" {
+		cfg.ParamString = "<*>"
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("new drain: %w", err)
+	}
+	if tok == nil {
+		return nil, fmt.Errorf("new drain: nil tokenizer: %w", ErrConfig)
+	}
+	cfg.ExtraDelimiters = slices.Clone(cfg.ExtraDelimiters)
+	return &Drain{
+		cfg:      cfg,
+		tok:      tok,
+		byLen:    make(map[int]*node),
+		byID:     make(map[int64]*cluster),
+		multiLen: make(map[int64]*cluster),
+	}, nil
+}
+
+// Config returns the model's configuration.
+func (d *Drain) Config() Config {
+	c := d.cfg
+	c.ExtraDelimiters = slices.Clone(c.ExtraDelimiters)
+	return c
+}
+
+// Len returns the number of clusters.
+func (d *Drain) Len() int { return len(d.byID) }
+
+// bytesString views b as a string without copying. The model never keeps
+// such a string: whatever it stores is cloned first.
+func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// Add mines line: it joins the most similar cluster or starts a new one.
+func (d *Drain) Add(line string) Result {
+	toks := d.tok.Tokenize(d.scratch[:0], line)
+	d.scratch = toks[:0]
+	c := d.search(toks, d.cfg.SimTh, false)
+	if c == nil && d.cfg.MergeLengths {
+		if c, w := d.searchOtherLengths(toks, true); c != nil {
+			ch := ChangeNone
+			if d.absorb(c, w) {
+				ch = ChangeTemplateChanged
+			}
+			d.touch(c)
+			c.size++
+			return Result{ClusterID: c.id, Change: ch, Template: c.template, Size: c.size}
+		}
+	}
+	if c == nil {
+		c = d.create(line)
+		return Result{ClusterID: c.id, Change: ChangeCreated, Template: c.template, Size: c.size}
+	}
+	changed := false
+	for i, t := range c.tokens {
+		if t != d.cfg.ParamString && t != toks[i].Text {
+			c.tokens[i] = d.cfg.ParamString
+			changed = true
+		}
+	}
+	c.size++
+	d.touch(c)
+	if changed {
+		c.template = render(c.tokens, c.seps)
+		return Result{ClusterID: c.id, Change: ChangeTemplateChanged, Template: c.template, Size: c.size}
+	}
+	return Result{ClusterID: c.id, Change: ChangeNone, Template: c.template, Size: c.size}
+}
+
+// AddBytes is Add for a byte slice, which it does not keep.
+func (d *Drain) AddBytes(line []byte) Result { return d.Add(bytesString(line)) }
+
+// Match finds the cluster whose template fits line (every constant token
+// equal) without changing the model. It does not allocate when line fits a
+// known template.
+func (d *Drain) Match(line string, s Strategy) (Result, bool) {
+	toks := d.tok.Tokenize(d.scratch[:0], line)
+	d.scratch = toks[:0]
+	var c *cluster
+	switch s {
+	case SearchNever:
+		c = d.search(toks, 1, true)
+	case SearchFallback:
+		if c = d.search(toks, 1, true); c == nil {
+			c = d.fullSearch(toks)
+		}
+	default:
+		c = d.fullSearch(toks)
+	}
+	if c == nil && len(d.multiLen) > 0 {
+		c, _ = d.searchOtherLengths(toks, false)
+	}
+	if c == nil {
+		return Result{}, false
+	}
+	return Result{ClusterID: c.id, Change: ChangeNone, Template: c.template, Size: c.size}, true
+}
+
+// MatchBytes is Match for a byte slice, which it does not keep.
+func (d *Drain) MatchBytes(line []byte, s Strategy) (Result, bool) {
+	return d.Match(bytesString(line), s)
+}
+
+// levels returns how many leading tokens route a line of n tokens.
+func (d *Drain) levels(n int) int { return min(d.cfg.Depth-3, n) }
+
+func hasDigit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+// search walks the tree. Unlike Drain3 it falls back from an exact-token
+// child to the wildcard child when the exact branch holds no fit.
+func (d *Drain) search(toks []Token, simTh float64, withParams bool) *cluster {
+	root := d.byLen[len(toks)]
+	if root == nil {
+		return nil
+	}
+	return d.descend(root, toks, 0, d.levels(len(toks)), simTh, withParams)
+}
+
+func (d *Drain) descend(nd *node, toks []Token, lvl, levels int, simTh float64, withParams bool) *cluster {
+	if lvl == levels {
+		return d.fastMatch(nd.clusters, toks, simTh, withParams)
+	}
+	key := toks[lvl].Text
+	if !(d.cfg.ParametrizeNumericTokens && hasDigit(key)) {
+		if child := nd.children[key]; child != nil {
+			if c := d.descend(child, toks, lvl+1, levels, simTh, withParams); c != nil {
+				return c
+			}
+		}
+	}
+	if key != d.cfg.ParamString {
+		if w := nd.children[d.cfg.ParamString]; w != nil {
+			return d.descend(w, toks, lvl+1, levels, simTh, withParams)
+		}
+	}
+	return nil
+}
+
+// seqDist is Drain3's similarity: the share of positions where the template
+// token equals the line token (wildcards count when withParams), and the
+// number of wildcards as a tie-breaker.
+func (d *Drain) seqDist(tmpl []string, toks []Token, withParams bool) (float64, int) {
+	if len(tmpl) == 0 {
+		return 1, 0
+	}
+	same, params := 0, 0
+	for i, t := range tmpl {
+		if t == d.cfg.ParamString {
+			params++
+			continue
+		}
+		if t == toks[i].Text {
+			same++
+		}
+	}
+	if withParams {
+		same += params
+	}
+	return float64(same) / float64(len(tmpl)), params
+}
+
+// fastMatch picks the most similar cluster at or above simTh; ties go to
+// more wildcards, then to the older cluster.
+func (d *Drain) fastMatch(cs []*cluster, toks []Token, simTh float64, withParams bool) *cluster {
+	var best *cluster
+	bestSim, bestParams := -1.0, -1
+	for _, c := range cs {
+		sim, params := d.seqDist(c.tokens, toks, withParams)
+		if sim > bestSim || (sim == bestSim && (params > bestParams || (params == bestParams && c.id < best.id))) {
+			best, bestSim, bestParams = c, sim, params
+		}
+	}
+	if best != nil && bestSim >= simTh {
+		return best
+	}
+	return nil
+}
+
+// fullSearch compares toks with every cluster of the same token count.
+func (d *Drain) fullSearch(toks []Token) *cluster {
+	root := d.byLen[len(toks)]
+	if root == nil {
+		return nil
+	}
+	var best *cluster
+	bestParams := -1
+	d.walk(root, func(c *cluster) {
+		sim, params := d.seqDist(c.tokens, toks, true)
+		if sim == 1 && (params > bestParams || (params == bestParams && c.id < best.id)) {
+			best, bestParams = c, params
+		}
+	})
+	return best
+}
+
+func (d *Drain) walk(nd *node, fn func(*cluster)) {
+	for _, c := range nd.clusters {
+		fn(c)
+	}
+	for _, ch := range nd.children {
+		d.walk(ch, fn)
+	}
+}
+
+// create starts a cluster for line and places it in the tree, evicting the
+// least recently used cluster when MaxClusters is exceeded.
+func (d *Drain) create(line string) *cluster {
+	own := strings.Clone(line)
+	toks := d.tok.Tokenize(nil, own)
+	c := &cluster{tokens: make([]string, len(toks)), seps: make([]string, len(toks)), size: 1}
+	for i, t := range toks {
+		c.tokens[i], c.seps[i] = t.Text, t.Sep
+	}
+	c.template = render(c.tokens, c.seps)
+	d.lastID++
+	c.id = d.lastID
+	d.insert(c)
+	if d.cfg.MaxClusters > 0 && len(d.byID) > d.cfg.MaxClusters && d.tail != nil && d.tail != c {
+		d.remove(d.tail)
+	}
+	return c
+}
+
+// insert adds c to the index, the LRU head and its tree leaf, with Drain3's
+// rules for where a new token goes once a node is full.
+func (d *Drain) insert(c *cluster) {
+	d.byID[c.id] = c
+	d.pushFront(c)
+	n := len(c.tokens)
+	nd := d.byLen[n]
+	if nd == nil {
+		nd = &node{}
+		d.byLen[n] = nd
+	}
+	p := d.cfg.ParamString
+	for lvl := range d.levels(n) {
+		tok := c.tokens[lvl]
+		next := nd.children[tok]
+		if next == nil || (d.cfg.ParametrizeNumericTokens && hasDigit(tok)) {
+			key := tok
+			switch {
+			case d.cfg.ParametrizeNumericTokens && hasDigit(tok):
+				key = p
+			case n == 1:
+				// A one-token line is its own template or a wildcard, so its
+				// leaf is keyed by the token without a cap: matching such a
+				// line is one map look-up, not a scan (Drain3 scans them all).
+			case nd.children[p] != nil:
+				if len(nd.children) >= d.cfg.MaxChildren {
+					key = p
+				}
+			default:
+				if len(nd.children)+1 >= d.cfg.MaxChildren {
+					key = p
+				}
+			}
+			next = nd.children[key]
+			if next == nil {
+				if nd.children == nil {
+					nd.children = make(map[string]*node)
+				}
+				next = &node{}
+				nd.children[key] = next
+			}
+		}
+		nd = next
+	}
+	nd.clusters = append(nd.clusters, c)
+	c.leaf = nd
+}
+
+// remove evicts c from the index, LRU list and its leaf. Tree nodes stay,
+// as in Drain3, so routing of other lines does not change.
+func (d *Drain) remove(c *cluster) {
+	delete(d.byID, c.id)
+	delete(d.multiLen, c.id)
+	d.unlink(c)
+	if c.leaf != nil {
+		i := slices.Index(c.leaf.clusters, c)
+		if i >= 0 {
+			c.leaf.clusters = slices.Delete(c.leaf.clusters, i, i+1)
+		}
+	}
+}
+
+func (d *Drain) pushFront(c *cluster) {
+	c.prev, c.next = nil, d.head
+	if d.head != nil {
+		d.head.prev = c
+	}
+	d.head = c
+	if d.tail == nil {
+		d.tail = c
+	}
+}
+
+func (d *Drain) unlink(c *cluster) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		d.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		d.tail = c.prev
+	}
+	c.prev, c.next = nil, nil
+}
+
+// touch marks c as the most recently used cluster.
+func (d *Drain) touch(c *cluster) {
+	if d.head == c {
+		return
+	}
+	d.unlink(c)
+	d.pushFront(c)
+}
+
+// render joins tokens with their delimiters.
+func render(tokens, seps []string) string {
+	n := 0
+	for i := range tokens {
+		n += len(tokens[i]) + len(seps[i])
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i := range tokens {
+		b.WriteString(tokens[i])
+		if i < len(tokens)-1 {
+			sep := seps[i]
+			if sep == "" {
+				sep = " "
+			}
+			b.WriteString(sep)
+		}
+	}
+	return b.String()
+}
