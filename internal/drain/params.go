@@ -85,8 +85,19 @@ func (d *Drain) ExtractParameters(template, line string) ([]Param, error) {
 		}
 		start += k
 	}
-	for end > start && isSpace(line[end-1]) {
-		end--
+trim:
+	for end > start {
+		if isSpace(line[end-1]) {
+			end--
+			continue
+		}
+		for _, x := range st.Extra {
+			if strings.HasSuffix(line[start:end], x) {
+				end -= len(x)
+				continue trim
+			}
+		}
+		break
 	}
 	m := matcher{st: st, line: line[:end], pieces: pieces, spanAll: d.cfg.MergeLengths, failed: make(map[[2]int]bool)}
 	if !m.match(0, start) {
