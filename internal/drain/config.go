@@ -34,9 +34,6 @@ type Config struct {
 	// with a single wildcard of the template (so "Invalid user a b from
 	// <IP>" joins "Invalid user <*> from <IP>"). Off in Drain3.
 	MergeLengths bool `json:"merge_lengths,omitempty"`
-	// MaskedWildcard treats mask tokens (<NUM>, <IP>, ...) as wildcards when
-	// comparing a line with a template. Masks are still kept in templates.
-	MaskedWildcard bool `json:"masked_wildcard,omitempty"`
 }
 
 // DefaultConfig is lognats's general-purpose configuration: Drain3's

@@ -106,3 +106,30 @@ func Datasets(dir string, corrected bool) ([]string, error) {
 	}
 	return names, nil
 }
+
+// SharedDataDir finds the project's shared data folder: $LOGNATS_SHARED_DATA
+// when set, else ../shared/data beside the repository root (the folder
+// holding go.mod) found by walking up from start. ok is false when there is
+// none.
+func SharedDataDir(start string) (dir string, ok bool) {
+	if env := os.Getenv("LOGNATS_SHARED_DATA"); env != "" {
+		_, err := os.Stat(env)
+		return env, err == nil
+	}
+	d, err := filepath.Abs(start)
+	if err != nil {
+		return "", false
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			data := filepath.Join(d, "..", "shared", "data")
+			_, err := os.Stat(data)
+			return data, err == nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", false
+		}
+		d = parent
+	}
+}
