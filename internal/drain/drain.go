@@ -218,13 +218,26 @@ func (d *Drain) MatchBytes(line []byte, s Strategy) (Result, bool) {
 // levels returns how many leading tokens route a line of n tokens.
 func (d *Drain) levels(n int) int { return min(d.cfg.Depth-3, n) }
 
+// hasDigit reports whether a token looks variable for routing: it holds a
+// digit (Drain3's rule), or it is made only of mask tokens (<IP>, <:NUM:>)
+// and punctuation, such as "<IP>,<IP>" or "(<NUM>)".
 func hasDigit(s string) bool {
+	masks, text := false, false
 	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
 			return true
+		case c == '<':
+			if _, k := maskName(s[i:]); k > 0 {
+				masks = true
+				i += k - 1
+			}
+		case (c|0x20) >= 'a' && (c|0x20) <= 'z', c >= 0x80:
+			text = true
 		}
 	}
-	return false
+	return masks && !text
 }
 
 // search walks the tree. Unlike Drain3 it falls back from an exact-token
@@ -265,8 +278,9 @@ func (d *Drain) seqDist(tmpl []string, toks []Token, withParams bool) (float64, 
 		return 1, 0
 	}
 	same, params := 0, 0
+	p := d.cfg.ParamString
 	for i, t := range tmpl {
-		if t == d.cfg.ParamString {
+		if len(t) == len(p) && t == p {
 			params++
 			continue
 		}

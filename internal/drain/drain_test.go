@@ -14,7 +14,7 @@ func newT(t *testing.T, cfg Config) *Drain {
 }
 
 func TestAddBasic(t *testing.T) {
-	d := newT(t, DefaultConfig())
+	d := newT(t, testConfig())
 	r := d.Add("user alice logged in")
 	if r.Change != ChangeCreated || r.ClusterID != 1 || r.Size != 1 {
 		t.Fatalf("first add: %+v", r)
@@ -38,7 +38,7 @@ func TestAddBasic(t *testing.T) {
 // Drain3 failure: a line whose cluster sits in the wildcard branch while an
 // exact-token child exists for its first token.
 func TestMatchFallsBackToWildcardBranch(t *testing.T) {
-	d := newT(t, DefaultConfig())
+	d := newT(t, testConfig())
 	d.Add("training4Model start")
 	d.Add("loadModel start")
 	d.Add("loadModel stop")
@@ -48,7 +48,7 @@ func TestMatchFallsBackToWildcardBranch(t *testing.T) {
 			t.Fatalf("match %q after training on it: no match", l)
 		}
 	}
-	d2 := newT(t, DefaultConfig())
+	d2 := newT(t, testConfig())
 	d2.Add("x1 start")
 	d2.Add("y2 start") // both route through the wildcard branch: "<*> start"
 	d2.Add("loadModel stop")
@@ -59,7 +59,7 @@ func TestMatchFallsBackToWildcardBranch(t *testing.T) {
 }
 
 func TestMatchStrategies(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := testConfig()
 	cfg.MaxChildren = 2 // second distinct first token overflows into the wildcard child
 	d := newT(t, cfg)
 	d.Add("alpha one two")
@@ -78,7 +78,7 @@ func TestMatchStrategies(t *testing.T) {
 }
 
 func TestMatchDoesNotChangeModel(t *testing.T) {
-	d := newT(t, DefaultConfig())
+	d := newT(t, testConfig())
 	d.Add("a b c")
 	before := d.Clusters()
 	d.Match("a x c", SearchAlways)
@@ -90,7 +90,7 @@ func TestMatchDoesNotChangeModel(t *testing.T) {
 }
 
 func TestMatchAllocatesNothing(t *testing.T) {
-	d := newT(t, DefaultConfig())
+	d := newT(t, testConfig())
 	for _, l := range []string{"connect from <IP> port <NUM>", "connect from <IP> port <NUM>", "disk full on /dev/sda"} {
 		d.Add(l)
 	}
@@ -113,7 +113,7 @@ func TestMatchAllocatesNothing(t *testing.T) {
 
 // Drain3 failure: lines of different token counts that are one template.
 func TestMergeLengths(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := testConfig()
 	cfg.MergeLengths = true
 	d := newT(t, cfg)
 	a := d.Add("Invalid user test9 from <IP>")
@@ -124,7 +124,7 @@ func TestMergeLengths(t *testing.T) {
 	if r, ok := d.Match("Invalid user a b c from <IP>", SearchNever); !ok || r.ClusterID != a.ClusterID {
 		t.Fatalf("match longer line: %+v %v", r, ok)
 	}
-	off := newT(t, DefaultConfig())
+	off := newT(t, testConfig())
 	a = off.Add("Invalid user test9 from <IP>")
 	b = off.Add("Invalid user boris zhang from <IP>")
 	if a.ClusterID == b.ClusterID {
@@ -134,7 +134,7 @@ func TestMergeLengths(t *testing.T) {
 
 // Drain3 failure: key=value tokens keep their key.
 func TestKeyValueTokens(t *testing.T) {
-	d := newT(t, DefaultConfig())
+	d := newT(t, testConfig())
 	d.Add("session opened uid=<NUM> user=root")
 	r := d.Add("session opened uid=<NUM> user=admin")
 	if r.Template != "session opened uid=<NUM> <*>" || r.ClusterID != 1 {
@@ -148,7 +148,7 @@ func TestKeyValueTokens(t *testing.T) {
 
 // Drain3 failure: single-token lines must not all land in one leaf.
 func TestSingleTokenLinesGetOwnLeaves(t *testing.T) {
-	d := newT(t, DefaultConfig())
+	d := newT(t, testConfig())
 	for i := range 1000 {
 		d.Add(string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + "x")
 	}
@@ -164,7 +164,7 @@ func TestSingleTokenLinesGetOwnLeaves(t *testing.T) {
 
 // Drain3 failure: an extra delimiter must stay in the template.
 func TestExtraDelimiterKept(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := testConfig()
 	cfg.ExtraDelimiters = []string{"_"}
 	d := newT(t, cfg)
 	d.Add("pam_unix(sshd:auth): check pass; user unknown")
@@ -179,7 +179,7 @@ func TestExtraDelimiterKept(t *testing.T) {
 }
 
 func TestMaxClustersLRU(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := testConfig()
 	cfg.MaxClusters = 2
 	d := newT(t, cfg)
 	a := d.Add("alpha one")
@@ -204,7 +204,7 @@ func TestMaxClustersLRU(t *testing.T) {
 }
 
 func TestLabelsAndCounts(t *testing.T) {
-	d := newT(t, DefaultConfig())
+	d := newT(t, testConfig())
 	r := d.Add("disk failure on node")
 	if err := d.SetLabel(r.ClusterID, "anomaly"); err != nil {
 		t.Fatal(err)
@@ -231,10 +231,19 @@ func TestConfigValidate(t *testing.T) {
 		func(c *Config) { c.ExtraDelimiters = []string{""} },
 	}
 	for i, f := range bad {
-		c := DefaultConfig()
+		c := testConfig()
 		f(&c)
 		if _, err := New(c); err == nil {
 			t.Errorf("case %d: want error", i)
 		}
 	}
+}
+
+// testConfig is Drain3's structure (one routing token, sim_th 0.4) without
+// its cluster cap, so small examples merge the way Drain3 users expect.
+func testConfig() Config {
+	c := Drain3Config()
+	c.MaxClusters = 0
+	c.ParamString = "<*>"
+	return c
 }

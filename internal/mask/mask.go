@@ -242,7 +242,12 @@ func (m *Masker) builtin(line []byte, i int) (int, int) {
 			j++
 		}
 		upper := c >= 'A' && c <= 'Z'
-		if !dig && (j == len(s) || (s[j] != ':' && s[j] != '@' && s[j] != '/' && s[j] != '\\')) && !(upper && m.on[iTS]) {
+		if !dig && (j == len(s) || (s[j] != ':' && s[j] != '@' && s[j] != '/' && s[j] != '\\')) {
+			if upper && m.on[iTS] && j == 3 {
+				if k := scanTSAlpha(s); k > 0 {
+					return k, iTS
+				}
+			}
 			return j, copyVerbatim
 		}
 		if upper {

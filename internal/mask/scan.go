@@ -169,9 +169,10 @@ func scanTS(s []byte) int {
 		return 0
 	}
 	if n == 2 && len(s) > 7 && (s[2] == '/' || s[2] == '-' || s[2] == '.') && digits(s, 3, 2) == 2 && s[5] == s[2] {
-		// 02/01/06, 02-01-2006, 02.01.2006; optional time.
+		// 02/01/06, 02-01-2006, 02.01.2006; optional time. Dotted dates
+		// need a 4-digit year so that IPv4 addresses stay IPs.
 		y := digits(s, 6, 4)
-		if y != 2 && y != 4 {
+		if (y != 2 && y != 4) || (s[2] == '.' && y != 4) || (6+y < len(s) && s[6+y] == '.') {
 			return 0
 		}
 		j := 6 + y
