@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/lognats/lognats/internal/datadir"
+	"github.com/lognats/lognats/internal/modelstore"
+	"github.com/lognats/lognats/internal/natsx"
+)
+
+// app holds the global flags every command shares.
+type app struct {
+	dataDir    string
+	natsURL    string
+	client     natsx.ClientConfig
+	natsListen string
+	natsSync   string
+	json       bool
+	logLevel   string
+	store      modelstore.Config
+
+	sync   natsx.SyncPolicy
+	logger *slog.Logger
+}
+
+func (a *app) bindGlobalFlags(root *cobra.Command) {
+	f := root.PersistentFlags()
+	f.StringVar(&a.dataDir, "data", "./lognats-data", "data folder (embedded NATS store, lock, discovery file)")
+	f.StringVar(&a.natsURL, "nats", "", "external NATS URL(s), comma-separated; default: the `lognats serve` on --data, else an embedded server")
+	f.StringVar(&a.client.User, "nats-user", "", "NATS user")
+	f.StringVar(&a.client.Password, "nats-password", "", "NATS password")
+	f.StringVar(&a.client.Token, "nats-token", "", "NATS token")
+	f.StringVar(&a.client.CredsFile, "nats-creds", "", "NATS credentials file")
+	f.StringVar(&a.client.NKeyFile, "nats-nkey", "", "NATS nkey seed file")
+	f.StringVar(&a.client.TLSCert, "tls-cert", "", "client TLS certificate")
+	f.StringVar(&a.client.TLSKey, "tls-key", "", "client TLS key")
+	f.StringVar(&a.client.TLSCA, "tls-ca", "", "CA certificate to verify the NATS server")
+	f.StringVar(&a.natsListen, "nats-listen", "127.0.0.1:4222", "listen address of the embedded NATS server started by `serve`")
+	f.StringVar(&a.natsSync, "nats-sync", natsx.DefaultSyncInterval.String(), "embedded JetStream fsync policy: always, or an interval such as 1s")
+	f.BoolVar(&a.json, "json", false, "machine-readable JSON output")
+	f.StringVar(&a.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	f.StringVar(&a.store.ModelBucket, "model-bucket", modelstore.DefaultModelBucket, "object store bucket for deep-learning models")
+	f.StringVar(&a.store.DrainBucket, "drain-bucket", modelstore.DefaultDrainBucket, "object store bucket for DRAIN models")
+	f.StringVar(&a.store.PointerBucket, "pointer-bucket", modelstore.DefaultPointerBucket, "KV bucket for current-version pointers")
+	f.IntVar(&a.store.Replicas, "replicas", 1, "stream replicas for buckets lognats creates (3 on a cluster)")
+	f.IntVar(&a.store.Keep, "keep", modelstore.DefaultKeep, "versions kept per model (the current one is always kept); -1 keeps all")
+}
+
+func (a *app) setup(cmd *cobra.Command) error {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(a.logLevel)); err != nil {
+		return fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", a.logLevel)
+	}
+	a.logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
+	a.client.Logger = a.logger
+	a.store.Logger = a.logger
+	p, err := natsx.ParseSyncPolicy(a.natsSync)
+	if err != nil {
+		return err
+	}
+	a.sync = p
+	if a.store.Keep == 0 {
+		return errors.New("invalid --keep 0: keep at least 1 version, or -1 for all")
+	}
+	return nil
+}
+
+// conn is a NATS connection plus whatever the command had to start for it.
+type conn struct {
+	nc   *nats.Conn
+	emb  *natsx.Embedded
+	lock *datadir.Lock
+	url  string
+}
+
+func (c *conn) Close() {
+	if c.nc != nil {
+		_ = c.nc.Drain()
+		for i := 0; i < 100 && !c.nc.IsClosed(); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		c.nc.Close()
+	}
+	if c.emb != nil {
+		c.emb.Shutdown()
+	}
+	if c.lock != nil {
+		_ = c.lock.Release()
+	}
+}
+
+// connect reaches NATS: --nats if given; else the serve that owns --data;
+// else an embedded server on --data for the life of this command.
+func (a *app) connect(ctx context.Context, role string) (*conn, error) {
+	name := "lognats-" + role
+	if a.natsURL != "" {
+		cc := a.client
+		cc.URLs, cc.Name = a.natsURL, name
+		nc, err := natsx.Connect(ctx, cc)
+		if err != nil {
+			return nil, err
+		}
+		return &conn{nc: nc, url: nc.ConnectedUrl()}, nil
+	}
+	lock, err := datadir.Acquire(a.dataDir)
+	var le *datadir.LockedError
+	if errors.As(err, &le) && role != "serve" && le.Owner != nil && le.Owner.NATSURL != "" {
+		cc := a.client
+		cc.URLs, cc.Name, cc.ConnectWait = le.Owner.NATSURL, name, 3*time.Second
+		nc, cerr := natsx.Connect(ctx, cc)
+		if cerr != nil {
+			return nil, fmt.Errorf("data folder %s belongs to %s (pid %d), but its NATS at %s does not answer: %w",
+				le.Dir, le.Owner.Role, le.Owner.PID, le.Owner.NATSURL, cerr)
+		}
+		return &conn{nc: nc, url: le.Owner.NATSURL}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	listen := "127.0.0.1:0" // a short-lived command must not take the port serve will want
+	if role == "serve" {
+		listen = a.natsListen
+	}
+	emb, err := natsx.StartEmbedded(ctx, natsx.EmbeddedConfig{DataDir: lock.Dir(), Listen: listen, Sync: a.sync, Logger: a.logger})
+	if err != nil {
+		_ = lock.Release()
+		return nil, err
+	}
+	c := &conn{emb: emb, lock: lock, url: emb.ClientURL()}
+	cc := natsx.ClientConfig{URLs: emb.ClientURL(), Name: name, Logger: a.logger}
+	if c.nc, err = natsx.Connect(ctx, cc); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := lock.Publish(datadir.ServeInfo{PID: os.Getpid(), Role: role, NATSURL: emb.ClientURL(), Started: time.Now().UTC()}); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// openStore connects and opens the model store.
+func (a *app) openStore(ctx context.Context, role string) (*modelstore.Store, *conn, error) {
+	c, err := a.connect(ctx, role)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := modelstore.Open(ctx, c.nc, a.store)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return s, c, nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// parseMeta turns repeated K=V flags into a map.
+func parseMeta(kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("invalid --meta %q: want KEY=VALUE", kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
