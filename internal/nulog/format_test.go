@@ -73,7 +73,7 @@ func TestLoadRejectsCorruption(t *testing.T) {
 
 func TestCacheRoundTrip(t *testing.T) {
 	m, _ := trainTiny(t)
-	c := NewCache(100)
+	c := NewCache(10000)
 	lines := synthLines(50, 8)
 	s, err := m.ScoreLines(context.Background(), lines, c)
 	if err != nil {
@@ -83,7 +83,7 @@ func TestCacheRoundTrip(t *testing.T) {
 	if err := c.Save(&buf, m); err != nil {
 		t.Fatal(err)
 	}
-	c2, err := LoadCache(bytes.NewReader(buf.Bytes()), m, 100)
+	c2, err := LoadCache(bytes.NewReader(buf.Bytes()), m, 10000)
 	if err != nil {
 		t.Fatal(err)
 	}
