@@ -2,6 +2,7 @@ package drain
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"unsafe"
@@ -274,38 +275,64 @@ func (d *Drain) descend(nd *node, toks []Token, lvl, levels int, simTh float64, 
 // token equals the line token (wildcards count when withParams), and the
 // number of wildcards as a tie-breaker.
 func (d *Drain) seqDist(tmpl []string, toks []Token, withParams bool) (float64, int) {
-	if len(tmpl) == 0 {
+	same, params, ok := d.countSame(tmpl, toks, withParams, 0)
+	if !ok || len(tmpl) == 0 {
 		return 1, 0
-	}
-	same, params := 0, 0
-	p := d.cfg.ParamString
-	for i, t := range tmpl {
-		if len(t) == len(p) && t == p {
-			params++
-			continue
-		}
-		if t == toks[i].Text {
-			same++
-		}
-	}
-	if withParams {
-		same += params
 	}
 	return float64(same) / float64(len(tmpl)), params
 }
 
-// fastMatch picks the most similar cluster at or above simTh; ties go to
-// more wildcards, then to the older cluster.
-func (d *Drain) fastMatch(cs []*cluster, toks []Token, simTh float64, withParams bool) *cluster {
-	var best *cluster
-	bestSim, bestParams := -1.0, -1
-	for _, c := range cs {
-		sim, params := d.seqDist(c.tokens, toks, withParams)
-		if sim > bestSim || (sim == bestSim && (params > bestParams || (params == bestParams && c.id < best.id))) {
-			best, bestSim, bestParams = c, sim, params
+// countSame counts equal tokens (plus wildcards when withParams) and
+// wildcards. It gives up (ok false) as soon as the count can no longer reach
+// atLeast, which keeps scans of big leaves short.
+func (d *Drain) countSame(tmpl []string, toks []Token, withParams bool, atLeast int) (same, params int, ok bool) {
+	p := d.cfg.ParamString
+	n := len(tmpl)
+	for i, t := range tmpl {
+		if len(t) == len(p) && t == p {
+			params++
+			if withParams {
+				same++
+			}
+			continue
+		}
+		if t == toks[i].Text {
+			same++
+		} else if same+n-i-1 < atLeast {
+			return same, params, false
 		}
 	}
-	if best != nil && bestSim >= simTh {
+	return same, params, true
+}
+
+// fastMatch picks the most similar cluster at or above simTh; ties go to
+// more wildcards, then to the older cluster. Similarity is compared as
+// counts: every cluster in a leaf has the same token count.
+func (d *Drain) fastMatch(cs []*cluster, toks []Token, simTh float64, withParams bool) *cluster {
+	n := len(toks)
+	if n == 0 {
+		var best *cluster
+		for _, c := range cs {
+			if best == nil || c.id < best.id {
+				best = c
+			}
+		}
+		return best
+	}
+	// The least count of equal tokens that reaches simTh.
+	need := int(math.Ceil(simTh*float64(n) - 1e-9))
+	var best *cluster
+	bestSame, bestParams := -1, -1
+	for _, c := range cs {
+		same, params, ok := d.countSame(c.tokens, toks, withParams, max(need, bestSame))
+		if !ok {
+			continue
+		}
+		if same > bestSame || (same == bestSame && (params > bestParams || (params == bestParams && c.id < best.id))) {
+			best, bestSame, bestParams = c, same, params
+		}
+	}
+	if best != nil && bestSame >= need {
 		return best
 	}
 	return nil

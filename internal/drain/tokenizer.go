@@ -41,6 +41,9 @@ func (t SpaceTokenizer) delimAt(line string, i int) int {
 
 // Tokenize implements Tokenizer. Leading delimiters are dropped.
 func (t SpaceTokenizer) Tokenize(dst []Token, line string) []Token {
+	if len(t.Extra) == 0 {
+		return spaceTokens(dst, line)
+	}
 	i, n := 0, len(line)
 	for i < n {
 		k := t.delimAt(line, i)
@@ -68,6 +71,31 @@ func (t SpaceTokenizer) Tokenize(dst []Token, line string) []Token {
 			sep = ""
 		}
 		dst = append(dst, Token{Text: text, Sep: sep})
+	}
+	return dst
+}
+
+// spaceTokens is Tokenize without extra delimiters, the common case, in one
+// pass over the bytes.
+func spaceTokens(dst []Token, line string) []Token {
+	i, n := 0, len(line)
+	for i < n && isSpace(line[i]) {
+		i++
+	}
+	for i < n {
+		start := i
+		for i < n && !isSpace(line[i]) {
+			i++
+		}
+		end := i
+		for i < n && isSpace(line[i]) {
+			i++
+		}
+		sep := line[end:i]
+		if i == n {
+			sep = ""
+		}
+		dst = append(dst, Token{Text: line[start:end], Sep: sep})
 	}
 	return dst
 }

@@ -199,9 +199,69 @@ type step struct {
 // Rules to try, in the documented order, by the class of the first byte.
 var (
 	digitSteps = [...]step{{iTS, scanTS}, {iUUID, scanUUID}, {iIP, scanIP}, {iHex, scanHex}, {iDuration, scanDuration}, {iNum, scanNum}, {iID, scanID}}
-	upperSteps = [...]step{{iTS, scanTSAlpha}, {iURL, scanURL}, {iEmail, scanEmail}, {iUUID, scanUUID}, {iIP, scanIPv6}, {iHex, scanHex}, {iLoc, scanLoc}, {iPath, scanWinPath}, {iID, scanID}}
-	alphaSteps = upperSteps[1:] // timestamps that start with a letter are capitalised
 )
+
+// alphaRules tries the rules for a token starting with a letter, in the
+// documented order, skipping those that the byte after the word run s[:j]
+// rules out (URLs, IPv6, source references and C:\ paths need a ':', email
+// an '@').
+func (m *Masker) alphaRules(s []byte, j int, upper bool) (int, int) {
+	var next byte
+	if j < len(s) {
+		next = s[j]
+	}
+	if upper && m.on[iTS] {
+		if k := scanTSAlpha(s); k > 0 {
+			return k, iTS
+		}
+	}
+	// next2 is the byte after next: '/' for URLs, a digit for file:line.
+	var next2 byte
+	if j+1 < len(s) {
+		next2 = s[j+1]
+	}
+	if next == ':' && next2 == '/' && m.on[iURL] {
+		if k := scanURL(s); k > 0 {
+			return k, iURL
+		}
+	}
+	if next == '@' && m.on[iEmail] {
+		if k := scanEmail(s); k > 0 {
+			return k, iEmail
+		}
+	}
+	if j >= 36 && s[8] == '-' && m.on[iUUID] {
+		if k := scanUUID(s); k > 0 {
+			return k, iUUID
+		}
+	}
+	if next == ':' && j <= 4 && m.on[iIP] {
+		if k := scanIPv6(s); k > 0 {
+			return k, iIP
+		}
+	}
+	if m.on[iHex] && j >= 8 {
+		if k := scanHex(s); k > 0 {
+			return k, iHex
+		}
+	}
+	if next == ':' && isDigit(next2) && m.on[iLoc] {
+		if k := scanLoc(s); k > 0 {
+			return k, iLoc
+		}
+	}
+	if j == 1 && next == ':' && m.on[iPath] {
+		if k := scanWinPath(s); k > 0 {
+			return k, iPath
+		}
+	}
+	if m.on[iID] {
+		if k := scanID(s); k > 0 {
+			return k, iID
+		}
+	}
+	return 0, 0
+}
 
 func (m *Masker) try(steps []step, s []byte) (int, int) {
 	for _, st := range steps {
@@ -250,10 +310,7 @@ func (m *Masker) builtin(line []byte, i int) (int, int) {
 			}
 			return j, copyVerbatim
 		}
-		if upper {
-			return m.try(upperSteps[:], s)
-		}
-		return m.try(alphaSteps, s)
+		return m.alphaRules(s, j, upper)
 	case c == '/' || c == '.' || c == '~':
 		if m.on[iPath] && (i == 0 || line[i-1] != '/') {
 			if k := scanPath(s); k > 0 {

@@ -478,7 +478,10 @@ func scanIP(s []byte) int {
 	if k := scanIPv4(s); k > 0 {
 		return k
 	}
-	return scanIPv6(s)
+	if h := hexRun(s, 0); h < len(s) && s[h] == ':' && h <= 4 {
+		return scanIPv6(s)
+	}
+	return 0
 }
 
 // scanHex matches 0x-prefixed hex and long hex strings mixing digits and letters.
