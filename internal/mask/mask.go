@@ -118,6 +118,11 @@ func (m *Masker) Mask(dst, line []byte) []byte {
 	i := 0
 	for i < n {
 		c := line[i]
+		if c == ' ' { // the most common byte, and never a token
+			dst = append(dst, c)
+			i++
+			continue
+		}
 		if c == 0x1b {
 			i += ansiLen(line[i:])
 			continue
