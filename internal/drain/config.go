@@ -34,6 +34,15 @@ type Config struct {
 	// with a single wildcard of the template (so "Invalid user a b from
 	// <IP>" joins "Invalid user <*> from <IP>"). Off in Drain3.
 	MergeLengths bool `json:"merge_lengths,omitempty"`
+	// StableWords (0: off, as in Drain3) keeps a line out of a cluster of at
+	// least this many lines when they differ at a position where both hold
+	// a plain word (letters only, maybe ending in . , ; or :). Such a
+	// word has then been constant over every line of the cluster, which is
+	// strong evidence that it is part of the message ("Starting X
+	// initialization." vs "Starting X finalization."), while a variable
+	// such as a user name varies early. The line goes to another cluster or
+	// starts one.
+	StableWords int `json:"stable_words,omitempty"`
 }
 
 // DefaultConfig is lognats's general-purpose configuration: Drain3's
@@ -55,6 +64,8 @@ func DefaultConfig() Config {
 		MaxClusters:              0,
 		ParametrizeNumericTokens: true,
 		ParamString:              "<*>",
+		// A word constant over 8 lines is taken as part of the message.
+		StableWords: 8,
 	}
 }
 
@@ -80,6 +91,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sim_th %v: must be in [0,1]: %w", c.SimTh, ErrConfig)
 	case c.MaxChildren < 2:
 		return fmt.Errorf("max_children %d: must be at least 2: %w", c.MaxChildren, ErrConfig)
+	case c.StableWords < 0:
+		return fmt.Errorf("stable_words %d: must not be negative: %w", c.StableWords, ErrConfig)
 	case c.MaxClusters < 0:
 		return fmt.Errorf("max_clusters %d: must not be negative: %w", c.MaxClusters, ErrConfig)
 	case c.ParamString == "" || strings.ContainsAny(c.ParamString, " \t\r\n"):

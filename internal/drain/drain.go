@@ -328,6 +328,9 @@ func (d *Drain) fastMatch(cs []*cluster, toks []Token, simTh float64, withParams
 		if !ok {
 			continue
 		}
+		if !withParams && d.cfg.StableWords > 0 && c.size >= int64(d.cfg.StableWords) && same < n && d.stableConflict(c.tokens, toks) {
+			continue
+		}
 		if same > bestSame || (same == bestSame && (params > bestParams || (params == bestParams && c.id < best.id))) {
 			best, bestSame, bestParams = c, same, params
 		}
@@ -498,4 +501,32 @@ func render(tokens, seps []string) string {
 		}
 	}
 	return b.String()
+}
+
+// isPlainWord reports whether s is letters only, optionally followed by one
+// of . , ; :
+func isPlainWord(s string) bool {
+	if n := len(s); n > 1 && (s[n-1] == '.' || s[n-1] == ',' || s[n-1] == ';' || s[n-1] == ':') {
+		s = s[:n-1]
+	}
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if (s[i]|0x20) < 'a' || (s[i]|0x20) > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// stableConflict reports whether toks differs from a constant template
+// token at a position where both are plain words (Config.StableWords).
+func (d *Drain) stableConflict(tmpl []string, toks []Token) bool {
+	for i, t := range tmpl {
+		if t != toks[i].Text && t != d.cfg.ParamString && isPlainWord(t) && isPlainWord(toks[i].Text) {
+			return true
+		}
+	}
+	return false
 }

@@ -247,3 +247,26 @@ func testConfig() Config {
 	c.ParamString = "<*>"
 	return c
 }
+
+// StableWords keeps a word that was constant over many lines out of the
+// wildcard, while early variation still makes a wildcard.
+func TestStableWords(t *testing.T) {
+	cfg := testConfig()
+	cfg.SimTh = 0.7
+	cfg.StableWords = 3
+	d := newT(t, cfg)
+	for range 3 {
+		d.Add("Starting TrustedInstaller initialization.")
+	}
+	if r := d.Add("Starting TrustedInstaller finalization."); r.Change != ChangeCreated {
+		t.Fatalf("stable word became a wildcard: %+v", r)
+	}
+	d.Add("Invalid user admin from <IP>")
+	if r := d.Add("Invalid user oracle from <IP>"); r.Template != "Invalid user <*> from <IP>" {
+		t.Fatalf("early variation did not make a wildcard: %+v", r)
+	}
+	cfg.StableWords = -1
+	if _, err := New(cfg); err == nil {
+		t.Error("negative stable_words: want error")
+	}
+}
