@@ -93,17 +93,17 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		cfg.MaxPayload = 8 << 20
 	}
 	opts := &server.Options{
-		ServerName:         "lognats",
-		Host:               host,
-		Port:               port,
-		JetStream:          true,
-		StoreDir:           filepath.Join(cfg.DataDir, "nats"),
-		SyncAlways:         cfg.Sync.Always,
-		SyncInterval:       cfg.Sync.Interval,
-		MaxPayload:         cfg.MaxPayload,
-		MaxPending:         64 << 20,
-		NoSigs:             true,
-		NoLog:              true,
+		ServerName:            "lognats",
+		Host:                  host,
+		Port:                  port,
+		JetStream:             true,
+		StoreDir:              filepath.Join(cfg.DataDir, "nats"),
+		SyncAlways:            cfg.Sync.Always,
+		SyncInterval:          cfg.Sync.Interval,
+		MaxPayload:            cfg.MaxPayload,
+		MaxPending:            64 << 20,
+		NoSigs:                true,
+		NoLog:                 true,
 		DisableShortFirstPing: true,
 	}
 	srv, err := server.NewServer(opts)
