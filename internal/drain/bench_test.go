@@ -18,13 +18,19 @@ func benchLines() []string {
 	return ls
 }
 
-// BenchmarkAdd reports ns and allocations per mined line on a warm model.
-func BenchmarkAdd(b *testing.B) {
-	lines := benchLines()
+// warmModel returns a model that has mined lines.
+func warmModel(lines []string) *Drain {
 	d, _ := New(DefaultConfig())
 	for _, l := range lines {
 		d.Add(l)
 	}
+	return d
+}
+
+// BenchmarkAdd reports ns and allocations per mined line on a warm model.
+func BenchmarkAdd(b *testing.B) {
+	lines := benchLines()
+	d := warmModel(lines)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		d.Add(lines[i%len(lines)])
@@ -35,10 +41,7 @@ func BenchmarkAdd(b *testing.B) {
 // BenchmarkMatch reports ns and allocations per matched line.
 func BenchmarkMatch(b *testing.B) {
 	lines := benchLines()
-	d, _ := New(DefaultConfig())
-	for _, l := range lines {
-		d.Add(l)
-	}
+	d := warmModel(lines)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		if _, ok := d.Match(lines[i%len(lines)], SearchFallback); !ok {

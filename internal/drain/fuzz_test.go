@@ -9,7 +9,7 @@ import (
 // FuzzTokenize checks that tokens and separators rebuild the line (less
 // leading and trailing delimiters) and that mining the line never panics.
 func FuzzTokenize(f *testing.F) {
-	for _, s := range []string{"", " ", "a", " a  b\t", "pam_unix(x)", "a_=_b", "\xff\xfe", strings.Repeat("x ", 100)} {
+	for _, s := range []string{"", " ", "a", " a  b\t", "pam_unix(x)", "a_=_b", "\xff\xfe", strings.Repeat("x ", 100), strings.Repeat("ab_c ", 200000)} {
 		f.Add(s)
 	}
 	tok := SpaceTokenizer{Extra: []string{"_", "=="}}

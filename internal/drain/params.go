@@ -77,14 +77,7 @@ func (d *Drain) ExtractParameters(template, line string) ([]Param, error) {
 		}
 	}
 	// Skip leading and trailing delimiters of the line, as tokenizing does.
-	start, end := 0, len(line)
-	for start < end {
-		k := st.delimAt(line, start)
-		if k == 0 {
-			break
-		}
-		start += k
-	}
+	start, end := st.skipDelims(line, 0), len(line)
 trim:
 	for end > start {
 		if isSpace(line[end-1]) {
@@ -132,14 +125,7 @@ func (m *matcher) match(e, pos int) bool {
 	ok := false
 	switch {
 	case p.delim:
-		j := pos
-		for j < len(m.line) {
-			k := m.st.delimAt(m.line, j)
-			if k == 0 {
-				break
-			}
-			j += k
-		}
+		j := m.st.skipDelims(m.line, pos)
 		ok = j > pos && m.match(e+1, j)
 	case p.mask == "":
 		ok = strings.HasPrefix(m.line[pos:], p.lit) && m.match(e+1, pos+len(p.lit))

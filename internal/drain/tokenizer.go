@@ -39,19 +39,24 @@ func (t SpaceTokenizer) delimAt(line string, i int) int {
 	return 0
 }
 
-// Tokenize implements Tokenizer. Leading delimiters are dropped.
-func (t SpaceTokenizer) Tokenize(dst []Token, line string) []Token {
-	if len(t.Extra) == 0 {
-		return spaceTokens(dst, line)
-	}
-	i, n := 0, len(line)
-	for i < n {
+// skipDelims returns the index after the run of delimiters at line[i:].
+func (t SpaceTokenizer) skipDelims(line string, i int) int {
+	for i < len(line) {
 		k := t.delimAt(line, i)
 		if k == 0 {
 			break
 		}
 		i += k
 	}
+	return i
+}
+
+// Tokenize implements Tokenizer. Leading delimiters are dropped.
+func (t SpaceTokenizer) Tokenize(dst []Token, line string) []Token {
+	if len(t.Extra) == 0 {
+		return spaceTokens(dst, line)
+	}
+	i, n := t.skipDelims(line, 0), len(line)
 	for i < n {
 		start := i
 		for i < n && t.delimAt(line, i) == 0 {
@@ -59,13 +64,7 @@ func (t SpaceTokenizer) Tokenize(dst []Token, line string) []Token {
 		}
 		text := line[start:i]
 		sepStart := i
-		for i < n {
-			k := t.delimAt(line, i)
-			if k == 0 {
-				break
-			}
-			i += k
-		}
+		i = t.skipDelims(line, i)
 		sep := line[sepStart:i]
 		if i == n {
 			sep = ""

@@ -2,6 +2,7 @@ package mask
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -11,6 +12,7 @@ func FuzzMask(f *testing.F) {
 	for _, s := range []string{"", "a", "1.2.3.4:5", "\x1b[", "\x1b]0;t", "::", "[::1]:8", "0x", "/", "~/a", "<", "<A", "I1203 1", "Jan  2 15:04:05", "2006-01-02T", "\xff\xfe\xfd"} {
 		f.Add([]byte(s))
 	}
+	f.Add([]byte(strings.Repeat("x1 10.0.0.1:80 /a/b 2024-01-02T03:04:05Z ", 1<<15))) // ~1 MiB line
 	m := Default()
 	f.Fuzz(func(t *testing.T, line []byte) {
 		out := m.Mask(nil, line)
