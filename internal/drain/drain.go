@@ -220,25 +220,23 @@ func (d *Drain) MatchBytes(line []byte, s Strategy) (Result, bool) {
 func (d *Drain) levels(n int) int { return min(d.cfg.Depth-3, n) }
 
 // hasDigit reports whether a token looks variable for routing: it holds a
-// digit (Drain3's rule), or it is made only of mask tokens (<IP>, <:NUM:>)
-// and punctuation, such as "<IP>,<IP>" or "(<NUM>)".
+// digit (Drain3's rule) or a mask token (<IP>, <:NUM:>). A mask stands for
+// what were digits before masking, so "vis=<NUM>" routes like "vis=4" would
+// in Drain3; routing it by its text would send "vis=<HEX>" and "vis=<NUM>",
+// one key with differently shaped values, down separate branches where no
+// similarity test ever compares them.
 func hasDigit(s string) bool {
-	masks, text := false, false
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
+		switch c := s[i]; {
 		case c >= '0' && c <= '9':
 			return true
 		case c == '<':
 			if _, k := maskName(s[i:]); k > 0 {
-				masks = true
-				i += k - 1
+				return true
 			}
-		case (c|0x20) >= 'a' && (c|0x20) <= 'z', c >= 0x80:
-			text = true
 		}
 	}
-	return masks && !text
+	return false
 }
 
 // search walks the tree. Unlike Drain3 it falls back from an exact-token

@@ -270,3 +270,19 @@ func TestStableWords(t *testing.T) {
 		t.Error("negative stable_words: want error")
 	}
 }
+
+// A key whose value masks to different names early in the line (vis=<HEX>
+// vs vis=<NUM>) must still reach the same leaf, so one template forms.
+func TestMaskedValuesRouteAsVariables(t *testing.T) {
+	d := newT(t, DefaultConfig())
+	d.Add("setVisibility vis=<NUM> mask=<NUM> old=<NUM> new=<NUM> diff=<NUM> stack=<NUM> docked=<NUM>")
+	r := d.Add("setVisibility vis=<HEX> mask=<NUM> old=<NUM> new=<NUM> diff=<NUM> stack=<NUM> docked=<NUM>")
+	if r.ClusterID != 1 || r.Template != "setVisibility <*> mask=<NUM> old=<NUM> new=<NUM> diff=<NUM> stack=<NUM> docked=<NUM>" {
+		t.Fatalf("got %+v", r)
+	}
+	for tok, want := range map[string]bool{"vis=<NUM>": true, "<IP>,<IP>": true, "a1": true, "vis=on": false, "<b>": false} {
+		if got := hasDigit(tok); got != want {
+			t.Errorf("hasDigit(%q) = %v", tok, got)
+		}
+	}
+}
