@@ -70,6 +70,9 @@ func (a *app) rootCmd() *cobra.Command {
 		a.versionCmd(),
 		a.serveCmd(),
 		a.modelsCmd(),
+		a.runCmd(),
+		a.ingestCmd(),
+		a.statusCmd(),
 	)
 	a.addMore(root)
 	return root

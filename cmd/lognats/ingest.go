@@ -1,0 +1,136 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lognats/lognats/internal/ingest"
+	"github.com/lognats/lognats/internal/logrec"
+	"github.com/lognats/lognats/internal/pipeline"
+)
+
+func (a *app) ingestCmd() *cobra.Command {
+	var d ingest.Defaults
+	var ndjson bool
+	cmd := &cobra.Command{
+		Use:   "ingest FILE|-",
+		Short: "Send log lines (plain text, or NDJSON records with --ndjson) to the LOGS stream",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if d.Source != "" && !logrec.ValidSource(d.Source) {
+				return fmt.Errorf("invalid --source %q: want one of %s", d.Source, strings.Join(logrec.Sources(), ", "))
+			}
+			if ns, name, ok := strings.Cut(d.Workload, "/"); ok {
+				d.Namespace, d.Workload = ns, name
+			}
+			var r io.Reader = cmd.InOrStdin()
+			var size int64 = -1
+			if args[0] != "-" {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return fmt.Errorf("open log file: %w", err)
+				}
+				defer f.Close()
+				if st, err := f.Stat(); err == nil {
+					if st.IsDir() {
+						return fmt.Errorf("log file %s is a directory", args[0])
+					}
+					size = st.Size()
+				}
+				r = f
+				if !ndjson && (strings.HasSuffix(args[0], ".ndjson") || strings.HasSuffix(args[0], ".jsonl")) {
+					ndjson = true
+				}
+			}
+			ctx := cmd.Context()
+			c, err := a.connect(ctx, "ingest")
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			pub, err := pipeline.NewPublisher(c.nc)
+			if err != nil {
+				return err
+			}
+			opt := ingest.Options{}
+			if isTerminal(os.Stderr) && size > 1<<20 {
+				bar := newBar(os.Stderr, size, "ingest")
+				opt.Progress = func(n int64) { _ = bar.Set64(n) }
+				defer bar.Finish()
+			}
+			start := time.Now()
+			var st ingest.Stats
+			if ndjson {
+				st, err = ingest.ReadNDJSON(ctx, r, d, pub, opt)
+			} else {
+				st, err = ingest.ReadPlain(ctx, r, d, pub, opt)
+			}
+			if ferr := pub.Flush(ctx); err == nil {
+				err = ferr
+			}
+			secs := time.Since(start).Seconds()
+			if a.json {
+				_ = writeJSON(cmd.OutOrStdout(), map[string]any{"stats": st, "seconds": secs})
+			} else {
+				for _, e := range st.Errors {
+					fmt.Fprintln(cmd.ErrOrStderr(), "warning:", e)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "accepted=%d skipped=%d truncated=%d replaced=%d rejected=%d seconds=%.2f lines/s=%.0f\n",
+					st.Accepted, st.Skipped, st.Truncated, st.Replaced, st.Rejected, secs, float64(st.Accepted)/max(secs, 1e-9))
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&d.Source, "source", "", "source of the lines: control-plane, rancher, longhorn or workload (default workload)")
+	f.StringVar(&d.Cluster, "cluster", "local", "cluster name")
+	f.StringVar(&d.Workload, "workload", "", "workload as NAMESPACE/NAME (or NAME with --namespace)")
+	f.StringVar(&d.Namespace, "namespace", "", "namespace")
+	f.StringVar(&d.Pod, "pod", "", "pod name")
+	f.StringVar(&d.Container, "container", "", "container name")
+	f.BoolVar(&ndjson, "ndjson", false, "input is NDJSON records (default for .ndjson/.jsonl files)")
+	return cmd
+}
+
+func (a *app) statusCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Print ingested, processed, templates, anomalies and per-service lag",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			c, err := a.connect(ctx, "status")
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			js, err := jetstreamFor(c)
+			if err != nil {
+				return err
+			}
+			rep, err := pipeline.Report(ctx, js)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return writeJSON(cmd.OutOrStdout(), rep)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "ingested   %d\nprocessed  %d\ntemplates  %d\nanomalies  %d\n", rep.Ingested, rep.Processed, rep.Templates, rep.Anomalies)
+			for _, k := range sortedKeys(rep.TemplatesBy) {
+				fmt.Fprintf(w, "  templates %-28s %d\n", k, rep.TemplatesBy[k])
+			}
+			fmt.Fprintln(w, "lag (messages pending / unacknowledged):")
+			for _, l := range rep.Lag {
+				fmt.Fprintf(w, "  %-28s %d / %d\n", l.Service, l.Pending, l.Unacked)
+			}
+			fmt.Fprintf(w, "  %-28s %d / %d (LOGS / RESULTS batches not yet counted)\n", "stats", rep.StatsLagLogs, rep.StatsLagRes)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+
+	"github.com/lognats/lognats/internal/modelstore"
+	"github.com/lognats/lognats/internal/pipeline"
+)
+
+// pipelineFlags are the stream and service settings serve and run share.
+type pipelineFlags struct {
+	streams       pipeline.StreamConfig
+	snapshotLines int64
+	snapshotEvery time.Duration
+	thresholds    []string
+	rareCount     float64
+}
+
+func (p *pipelineFlags) bind(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.DurationVar(&p.streams.LogsMaxAge, "logs-max-age", 24*time.Hour, "how long the LOGS stream keeps lines")
+	f.Int64Var(&p.streams.LogsMaxBytes, "logs-max-bytes", -1, "size limit of the LOGS stream in bytes (-1: none)")
+	f.DurationVar(&p.streams.ResultsMaxAge, "results-max-age", 24*time.Hour, "how long PARSED and RESULTS keep lines")
+	f.Int64Var(&p.streams.ResultsMaxByte, "results-max-bytes", -1, "size limit of the RESULTS stream in bytes (-1: none)")
+	f.Int64Var(&p.snapshotLines, "snapshot-lines", 200_000, "workload DRAIN: snapshot after this many lines")
+	f.DurationVar(&p.snapshotEvery, "snapshot-every", 30*time.Second, "workload DRAIN: snapshot at least this often while lines arrive")
+	f.StringArrayVar(&p.thresholds, "threshold", nil, "anomaly threshold per source, SOURCE=VALUE (repeatable; defaults: control-plane=0.6 rancher=0.6 longhorn=0.8 workload=0.7)")
+	f.Float64Var(&p.rareCount, "rare-count", 1, "DRAIN rule: a template seen at most this many times is an anomaly")
+}
+
+func (p *pipelineFlags) thresholdMap() (pipeline.Thresholds, error) {
+	th := pipeline.DefaultThresholds()
+	for _, kv := range p.thresholds {
+		k, v, ok := strings.Cut(kv, "=")
+		var x float32
+		if _, err := fmt.Sscan(v, &x); !ok || err != nil || x < 0 || x > 1 {
+			return nil, fmt.Errorf("invalid --threshold %q: want SOURCE=VALUE with VALUE in 0..1", kv)
+		}
+		if _, known := th[k]; !known {
+			return nil, fmt.Errorf("invalid --threshold %q: unknown source %q", kv, k)
+		}
+		th[k] = x
+	}
+	return th, nil
+}
+
+// serviceNames are the services `run` accepts; "api" includes stats.
+var serviceNames = []string{"drain-workload", "drain-pretrained", "inference", "api"}
+
+// runningServices holds what a process runs, for the API and reports.
+type runningServices struct {
+	workload   *pipeline.WorkloadDrain
+	pretrained *pipeline.PretrainedDrain
+	inference  *pipeline.Inference
+	stats      *pipeline.Stats
+}
+
+// startServices starts the named services; wait returns when all stopped.
+func (a *app) startServices(ctx context.Context, c *conn, store *modelstore.Store, pf *pipelineFlags, names []string) (*runningServices, func() error, error) {
+	js, err := jetstream.New(c.nc)
+	if err != nil {
+		return nil, nil, err
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cfg := pf.streams
+	cfg.Replicas = a.store.Replicas
+	if err := pipeline.EnsureStreams(sctx, js, cfg); err != nil {
+		return nil, nil, err
+	}
+	th, err := pf.thresholdMap()
+	if err != nil {
+		return nil, nil, err
+	}
+	rs := &runningServices{}
+	type runner interface{ Run(context.Context) error }
+	var run []struct {
+		name string
+		r    runner
+	}
+	for _, n := range names {
+		var r runner
+		switch n {
+		case "drain-workload":
+			rs.workload = &pipeline.WorkloadDrain{NC: c.nc, Store: store, SnapshotLines: pf.snapshotLines, SnapshotEvery: pf.snapshotEvery, Logger: a.logger.With("service", n)}
+			r = rs.workload
+		case "drain-pretrained":
+			rs.pretrained = &pipeline.PretrainedDrain{NC: c.nc, Store: store, Logger: a.logger.With("service", n)}
+			r = rs.pretrained
+		case "inference":
+			rs.inference = &pipeline.Inference{NC: c.nc, Rule: pipeline.RareTemplateRule{MaxCount: float32(pf.rareCount)}, Thresholds: th, Logger: a.logger.With("service", n)}
+			rs.inference.Scorers = a.scorers(ctx, store, rs.inference.Logger)
+			r = rs.inference
+		case "api", "stats":
+			rs.stats = &pipeline.Stats{NC: c.nc, Logger: a.logger.With("service", "stats")}
+			r = rs.stats
+		default:
+			return nil, nil, fmt.Errorf("unknown service %q: want one of %s", n, strings.Join(serviceNames, ", "))
+		}
+		run = append(run, struct {
+			name string
+			r    runner
+		}{n, r})
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(run))
+	rctx, rcancel := context.WithCancel(ctx)
+	for i, s := range run {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.r.Run(rctx); err != nil && rctx.Err() == nil {
+				errs[i] = fmt.Errorf("service %s: %w", s.name, err)
+				rcancel() // one failed service stops the process rather than leaving it half-working
+			}
+		}()
+	}
+	wait := func() error {
+		wg.Wait()
+		rcancel()
+		return errors.Join(errs...)
+	}
+	return rs, wait, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

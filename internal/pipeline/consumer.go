@@ -1,0 +1,108 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lognats/lognats/internal/logrec"
+)
+
+// durable creates (or binds to) a shared durable pull consumer; copies of a
+// service bound to the same durable split its messages between them.
+func durable(ctx context.Context, js jetstream.JetStream, stream, name, filter string) (jetstream.Consumer, error) {
+	c, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
+		Durable:       name,
+		FilterSubject: filter,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       60 * time.Second,
+		MaxAckPending: 4096,
+		MaxDeliver:    -1,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create consumer %s on %s: %w", name, stream, err)
+	}
+	return c, nil
+}
+
+// fetch pulls up to n messages, waiting at most wait; "no messages" is not an error.
+func fetch(ctx context.Context, c jetstream.Consumer, n int, wait time.Duration) ([]jetstream.Msg, error) {
+	batch, err := c.Fetch(n, jetstream.FetchMaxWait(wait))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	var msgs []jetstream.Msg
+	for m := range batch.Messages() {
+		msgs = append(msgs, m)
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+		return msgs, err
+	}
+	return msgs, nil
+}
+
+// resultPublisher publishes derived batches with a message id, so that a
+// batch replayed after a crash is dropped by JetStream's deduplication.
+type resultPublisher struct {
+	js  jetstream.JetStream
+	buf []byte
+}
+
+func newResultPublisher(nc *nats.Conn) (*resultPublisher, error) {
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(512))
+	if err != nil {
+		return nil, fmt.Errorf("jetstream context: %w", err)
+	}
+	return &resultPublisher{js: js}, nil
+}
+
+func (p *resultPublisher) publish(prefix, msgID string, logsSeq uint64, s logrec.Stream, rs []logrec.Result) error {
+	m := nats.NewMsg(s.Subject(prefix))
+	m.Data = logrec.AppendResults(make([]byte, 0, 64+len(rs)*160), s, rs)
+	m.Header.Set(jetstream.MsgIDHeader, msgID)
+	m.Header.Set(HeaderLines, strconv.Itoa(len(rs)))
+	m.Header.Set(HeaderLogsSeq, strconv.FormatUint(logsSeq, 10))
+	if _, err := p.js.PublishMsgAsync(m); err != nil {
+		return fmt.Errorf("publish %s: %w", m.Subject, err)
+	}
+	return nil
+}
+
+// wait blocks until every publish so far is acknowledged.
+func (p *resultPublisher) wait(ctx context.Context) error {
+	select {
+	case <-p.js.PublishAsyncComplete():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(2 * time.Minute):
+		return errors.New("publish acknowledgements timed out")
+	}
+}
+
+func msgSeq(m jetstream.Msg) uint64 {
+	md, err := m.Metadata()
+	if err != nil {
+		return 0
+	}
+	return md.Sequence.Stream
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

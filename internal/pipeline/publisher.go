@@ -1,0 +1,89 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lognats/lognats/internal/logrec"
+)
+
+// Publisher writes record batches to the LOGS stream. Publishes are
+// asynchronous with a bounded window; Flush waits until JetStream has
+// acknowledged every batch, which is when the lines count as ingested.
+type Publisher struct {
+	js      jetstream.JetStream
+	buf     []byte
+	lines   atomic.Int64
+	pending atomic.Int64
+	errs    chan error
+}
+
+// NewPublisher makes a publisher on its own JetStream context.
+func NewPublisher(nc *nats.Conn) (*Publisher, error) {
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(256))
+	if err != nil {
+		return nil, fmt.Errorf("jetstream context: %w", err)
+	}
+	return &Publisher{js: js, errs: make(chan error, 1)}, nil
+}
+
+// Publish sends one batch; it returns an earlier asynchronous failure if any.
+func (p *Publisher) Publish(ctx context.Context, s logrec.Stream, recs []logrec.Record) error {
+	select {
+	case err := <-p.errs:
+		return err
+	default:
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	msg := nats.NewMsg(s.Subject(LogsPrefix))
+	msg.Data = logrec.AppendLogs(make([]byte, 0, 64+len(recs)*96), s, recs)
+	msg.Header.Set(HeaderLines, strconv.Itoa(len(recs)))
+	n := int64(len(recs))
+	fut, err := p.js.PublishMsgAsync(msg)
+	if err != nil {
+		return fmt.Errorf("publish batch to %s: %w", msg.Subject, err)
+	}
+	p.pending.Add(1)
+	go func() {
+		defer p.pending.Add(-1)
+		select {
+		case <-fut.Ok():
+			p.lines.Add(n)
+		case err := <-fut.Err():
+			select {
+			case p.errs <- fmt.Errorf("publish batch to %s: %w", msg.Subject, err):
+			default:
+			}
+		}
+	}()
+	return nil
+}
+
+// Flush waits for every outstanding batch to be acknowledged.
+func (p *Publisher) Flush(ctx context.Context) error {
+	select {
+	case <-p.js.PublishAsyncComplete():
+	case <-ctx.Done():
+		return fmt.Errorf("wait for publish acknowledgements: %w", ctx.Err())
+	}
+	for p.pending.Load() > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-p.errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+// Acked is the number of lines JetStream has acknowledged.
+func (p *Publisher) Acked() int64 { return p.lines.Load() }
