@@ -73,6 +73,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.runCmd(),
 		a.ingestCmd(),
 		a.statusCmd(),
+		a.pretrainCmd(),
 	)
 	a.addMore(root)
 	return root

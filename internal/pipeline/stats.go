@@ -89,7 +89,7 @@ type Status struct {
 type Stats struct {
 	NC            *nats.Conn
 	SnapshotEvery time.Duration // default 2s
-	Retention     time.Duration // insight buckets kept; default 24h
+	MaxBuckets    int           // insight counters kept (minute x stream); default 200,000
 	RecentMax     int           // recent anomalies kept; default 1000
 	Logger        *slog.Logger
 
@@ -103,8 +103,8 @@ func (s *Stats) Run(ctx context.Context) error {
 	if s.SnapshotEvery == 0 {
 		s.SnapshotEvery = 2 * time.Second
 	}
-	if s.Retention == 0 {
-		s.Retention = 24 * time.Hour
+	if s.MaxBuckets == 0 {
+		s.MaxBuckets = 200_000
 	}
 	if s.RecentMax == 0 {
 		s.RecentMax = 1000
@@ -268,13 +268,17 @@ func (s *Stats) onResults(m jetstream.Msg) {
 // snapshot stores the state if it changed since last.
 func (s *Stats) snapshot(ctx context.Context, obs jetstream.ObjectStore, kv jetstream.KeyValue, last []byte) ([]byte, error) {
 	s.mu.Lock()
-	// Retention counts back from the newest line seen, not from now, so
-	// replaying old files keeps their insights.
-	var newest int64
-	for k := range s.st.insights {
-		newest = max(newest, k.Minute)
+	// Insights are bounded by count, oldest minutes first, rather than by
+	// age: replayed old files keep their insights.
+	cutoff := int64(-1 << 62)
+	if over := len(s.st.insights) - s.MaxBuckets; over > 0 {
+		minutes := make([]int64, 0, len(s.st.insights))
+		for k := range s.st.insights {
+			minutes = append(minutes, k.Minute)
+		}
+		sort.Slice(minutes, func(i, j int) bool { return minutes[i] < minutes[j] })
+		cutoff = minutes[over]
 	}
-	cutoff := newest - int64(s.Retention/time.Second)
 	st := s.st
 	st.Insights = make([]insightEntry, 0, len(s.st.insights))
 	for k, c := range s.st.insights {

@@ -1,0 +1,5 @@
+package pipeline_test
+
+import "github.com/lognats/lognats/internal/drain"
+
+func drainConfig() drain.Config { return drain.DefaultConfig() }
