@@ -22,6 +22,7 @@ import (
 
 	"github.com/lognats/lognats/internal/mask"
 	"github.com/lognats/lognats/internal/nulog"
+	"github.com/lognats/lognats/internal/parseeval"
 )
 
 func main() {
@@ -47,9 +48,9 @@ func main() {
 
 func run(n, nScore int, cfg nulog.Config, files []string) error {
 	if len(files) == 0 {
-		dir, err := sharedData()
-		if err != nil {
-			return err
+		dir, ok := parseeval.SharedDataDir(".")
+		if !ok {
+			return errors.New("no shared data next to the repository; set LOGNATS_SHARED_DATA or name files")
 		}
 		for _, f := range []string{"control-plane.log", "rancher.log", "longhorn.log", "control-plane-failures.log", "rancher-failures.log", "longhorn-failures.log"} {
 			files = append(files, filepath.Join(dir, "k8s-logs", f))
@@ -137,26 +138,4 @@ func run(n, nScore int, cfg nulog.Config, files []string) error {
 	}
 	fmt.Printf("scoring cached:   %.0f lines/s (%d lines)\n", float64(len(big))/time.Since(start).Seconds(), len(big))
 	return nil
-}
-
-// sharedData finds ../shared/data next to the repository root, or
-// $LOGNATS_SHARED_DATA.
-func sharedData() (string, error) {
-	if d := os.Getenv("LOGNATS_SHARED_DATA"); d != "" {
-		return d, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory; set LOGNATS_SHARED_DATA")
-		}
-		dir = parent
-	}
 }

@@ -55,20 +55,18 @@ func dedupe(lines []string) []weightedLine {
 }
 
 // splitHoldOut keeps the lines of every tenth block of consecutive lines for
-// calibration (block = 100 lines, or single lines for inputs under 1,000
-// lines). Whole blocks rather than random lines are held out because logs
-// are bursty: a block resembles the unseen future a deployed model meets,
-// whereas random lines are mostly exact repeats of training lines and would
-// make the threshold too strict.
+// calibration. Blocks are 100 lines, or n/50 lines for inputs under 5,000
+// lines so that even a small input yields about five held-out blocks. Whole
+// blocks rather than random lines are held out because logs are bursty: a
+// block resembles the unseen future a deployed model meets, whereas random
+// lines are mostly exact repeats of training lines and would make the
+// threshold too strict.
 func splitHoldOut(lines []string, share float64) (train, held []string) {
 	if share <= 0 {
 		return lines, nil
 	}
-	period := int(math.Round(1 / share))
-	block := 100
-	if len(lines) < 10*block {
-		block = 1
-	}
+	period := max(2, int(math.Round(1/share)))
+	block := min(100, max(1, len(lines)/50))
 	for i, l := range lines {
 		if (i/block)%period == period-1 {
 			held = append(held, l)
