@@ -89,8 +89,14 @@ type server struct {
 
 func startServe(t *testing.T, data string, natsPort, httpPort int) *server {
 	t.Helper()
+	return startServeArgs(t, data, natsPort, httpPort)
+}
+
+func startServeArgs(t *testing.T, data string, natsPort, httpPort int, extra ...string) *server {
+	t.Helper()
 	s := &server{data: data, natsURL: fmt.Sprintf("nats://127.0.0.1:%d", natsPort), httpAddr: fmt.Sprintf("127.0.0.1:%d", httpPort), log: &bytes.Buffer{}}
-	s.cmd = exec.Command(binPath, "serve", "--data", data, "--nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort), "--http", s.httpAddr)
+	args := append([]string{"serve", "--data", data, "--nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort), "--http", s.httpAddr}, extra...)
+	s.cmd = exec.Command(binPath, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

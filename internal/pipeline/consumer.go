@@ -20,7 +20,9 @@ func durable(ctx context.Context, js jetstream.JetStream, stream, name, filter s
 		Durable:       name,
 		FilterSubject: filter,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       60 * time.Second,
+		// Short, so that batches a killed process held are redelivered
+		// soon after it restarts; workers signal progress on slow batches.
+		AckWait:       10 * time.Second,
 		MaxAckPending: 4096,
 		MaxDeliver:    -1,
 		DeliverPolicy: jetstream.DeliverAllPolicy,

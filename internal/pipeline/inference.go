@@ -31,8 +31,8 @@ type ScorerSource interface {
 // RareTemplateRule is the DRAIN-based rule used until a deep-learning model
 // serves a source: a line whose template is new (no template fits, or the
 // template has been seen at most MaxCount times when the line was mined) is
-// an anomaly. The score is the template's size, capped at 1 after
-// normalising by 2*MaxCount, so the threshold 0.5 splits at MaxCount.
+// an anomaly. The score is (size-1)/(2*MaxCount), capped at 1, so sizes up
+// to MaxCount score below RuleThreshold (0.5) and larger ones at or above.
 type RareTemplateRule struct {
 	MaxCount float32
 }
@@ -49,7 +49,7 @@ func (r RareTemplateRule) Score(res *logrec.Result) float32 {
 	if maxc <= 0 {
 		maxc = 1
 	}
-	return min(1, res.Score/(2*maxc))
+	return min(1, max(0, res.Score-1)/(2*maxc))
 }
 
 // Thresholds are per-source anomaly thresholds; a score below is an anomaly.
@@ -104,7 +104,7 @@ func (in *Inference) Run(ctx context.Context) error {
 	}
 	var rs []logrec.Result
 	for ctx.Err() == nil {
-		msgs, err := fetch(ctx, cons, 32, 500*time.Millisecond)
+		msgs, err := fetch(ctx, cons, 8, 500*time.Millisecond)
 		if err != nil && ctx.Err() == nil {
 			in.Logger.Warn("inference fetch", "err", err)
 			sleepCtx(ctx, 200*time.Millisecond)
