@@ -42,9 +42,9 @@ type Config struct {
 // train within three minutes on two cores and scoring needs no GPU.
 func DefaultConfig() Config {
 	return Config{
-		Layers: 1, Dim: 64, Heads: 4, FF: 128, MaxLen: 32, MaxVoc: 1500, MinFreq: 2,
+		Layers: 1, Dim: 64, Heads: 4, FF: 128, MaxLen: 32, MaxVoc: 1000, MinFreq: 2,
 		TopK: 5, TargetFPR: 0.01,
-		Seed: 1, Epochs: 100, MaxExamples: 120_000, BatchSize: 32,
+		Seed: 1, Epochs: 100, MaxExamples: 100_000, BatchSize: 32,
 		LR: 2e-3, WeightDecay: 0.01, ClipNorm: 1.0, MaskRate: 0.15, HoldOut: 0.1,
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,8 @@ const (
 	formatVersion = 1
 	maxHeaderLen  = 64 << 20
 	dtypeF32      = "F32"
+	sumPrefix     = `{"sha256":"`
+	zeroSum       = "0000000000000000000000000000000000000000000000000000000000000000"
 	maxParams     = 64 << 20 // 256 MiB of float32, far above lognats models
 )
 
@@ -39,6 +42,9 @@ type tensorHeader struct {
 }
 
 type fileHeader struct {
+	// SHA256 must stay the first field: the checksum covers the header with
+	// these 64 hex digits set to '0', then the data section.
+	SHA256        string         `json:"sha256"`
 	Format        string         `json:"format"`
 	FormatVersion int            `json:"format_version"`
 	Config        Config         `json:"config"`
@@ -51,7 +57,7 @@ type fileHeader struct {
 // Save writes the model as one object (see docs/formats/nulog-model.md).
 func (m *Model) Save(w io.Writer) error {
 	h := fileHeader{
-		Format: formatName, FormatVersion: formatVersion, Config: m.cfg,
+		SHA256: zeroSum, Format: formatName, FormatVersion: formatVersion, Config: m.cfg,
 		Vocab: m.tok.vocab, Threshold: m.threshold, Stats: m.stats,
 	}
 	var off int64
@@ -71,16 +77,20 @@ func (m *Model) Save(w io.Writer) error {
 	if pad := (8 - len(js)%8) % 8; pad > 0 {
 		js = append(js, bytes.Repeat([]byte{' '}, pad)...)
 	}
+	data := make([]byte, 4*len(m.flat))
+	for i, v := range m.flat {
+		binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(v))
+	}
+	sum := sha256.New()
+	sum.Write(js)
+	sum.Write(data)
+	copy(js[len(sumPrefix):], hex.EncodeToString(sum.Sum(nil)))
 	bw := bufio.NewWriter(w)
 	var n8 [8]byte
 	binary.LittleEndian.PutUint64(n8[:], uint64(len(js)))
 	bw.Write(n8[:])
 	bw.Write(js)
-	var b4 [4]byte
-	for _, v := range m.flat {
-		binary.LittleEndian.PutUint32(b4[:], math.Float32bits(v))
-		bw.Write(b4[:])
-	}
+	bw.Write(data)
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("save nulog model: %w", err)
 	}
@@ -90,14 +100,16 @@ func (m *Model) Save(w io.Writer) error {
 // Load reads a model written by Save. Anything that does not match the
 // format exactly is an error.
 func Load(r io.Reader) (*Model, error) {
-	m, err := load(r)
+	m, err := load(r, true)
 	if err != nil {
 		return nil, fmt.Errorf("load nulog model: %w", err)
 	}
 	return m, nil
 }
 
-func load(r io.Reader) (*Model, error) {
+// load reads a model; verify=false skips only the checksum, so tests and
+// the fuzzer can reach the structural checks behind it.
+func load(r io.Reader, verify bool) (*Model, error) {
 	br := bufio.NewReader(r)
 	var n8 [8]byte
 	if _, err := io.ReadFull(br, n8[:]); err != nil {
@@ -111,6 +123,15 @@ func load(r io.Reader) (*Model, error) {
 	if _, err := io.ReadFull(br, hb); err != nil {
 		return nil, fmt.Errorf("header (%d bytes): %w", hl, err)
 	}
+	// The checksum comes first in the header (see fileHeader).
+	if len(hb) < len(sumPrefix)+64+1 || string(hb[:len(sumPrefix)]) != sumPrefix || hb[len(sumPrefix)+64] != '"' {
+		return nil, errors.New(`header does not start with {"sha256":"<64 hex digits>"`)
+	}
+	want := string(hb[len(sumPrefix) : len(sumPrefix)+64])
+	sum := sha256.New()
+	sum.Write(hb[:len(sumPrefix)])
+	sum.Write([]byte(zeroSum))
+	sum.Write(hb[len(sumPrefix)+64:])
 	var h fileHeader
 	dec := json.NewDecoder(bytes.NewReader(hb))
 	dec.DisallowUnknownFields()
@@ -171,6 +192,7 @@ func load(r io.Reader) (*Model, error) {
 		if _, err := io.ReadFull(br, b); err != nil {
 			return nil, fmt.Errorf("tensor data truncated at byte %d of %d: %w", done, off, err)
 		}
+		sum.Write(b)
 		for i := 0; i < len(b); i += 4 {
 			v := math.Float32frombits(binary.LittleEndian.Uint32(b[i:]))
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
@@ -182,6 +204,9 @@ func load(r io.Reader) (*Model, error) {
 	}
 	if _, err := br.ReadByte(); err != io.EOF {
 		return nil, errors.New("trailing data after the last tensor")
+	}
+	if got := hex.EncodeToString(sum.Sum(nil)); verify && got != want {
+		return nil, fmt.Errorf("checksum mismatch (header says %s, content hashes to %s): object corrupt", want, got)
 	}
 	m, err := newModel(cfg, newTokenizer(h.Vocab, cfg.MaxLen), flat)
 	if err != nil {

@@ -56,18 +56,24 @@ func TestLoadRejectsCorruption(t *testing.T) {
 	cases["unknown field"] = replace(`"threshold"`, `"thresh0ld"`)
 	cases["heads"] = replace(`"heads":2`, `"heads":3`)
 	for name, b := range cases {
+		// Skip the checksum so each case reaches the check it targets.
+		if _, err := load(bytes.NewReader(b), false); err == nil {
+			t.Errorf("%s: corrupt model accepted", name)
+		}
 		if _, err := Load(bytes.NewReader(b)); err == nil {
 			t.Errorf("%s: corrupt model accepted", name)
 		} else if !strings.HasPrefix(err.Error(), "load nulog model: ") {
 			t.Errorf("%s: error %q does not name the object", name, err)
 		}
 	}
-	// Every single-bit flip in the header and length prefix must either be
-	// refused or load a model (some flips, e.g. in stats, are harmless).
-	for i := 0; i < 8+hl; i++ {
+	// Every single-bit flip anywhere is refused, whether it breaks the
+	// structure or only changes a weight (the checksum catches those).
+	for i := 0; i < len(good); i += 1 + i/64 {
 		b := append([]byte(nil), good...)
 		b[i] ^= 1 << (i % 8)
-		Load(bytes.NewReader(b)) // must not panic
+		if _, err := Load(bytes.NewReader(b)); err == nil {
+			t.Fatalf("bit flip at byte %d accepted", i)
+		}
 	}
 }
 
@@ -122,7 +128,8 @@ func FuzzLoad(f *testing.F) {
 	f.Add(good)
 	f.Add(good[:len(good)/2])
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := Load(bytes.NewReader(b))
+		Load(bytes.NewReader(b))
+		m, err := load(bytes.NewReader(b), false)
 		if err == nil {
 			// A model that loads must score without panicking.
 			m.ScoreLine(`time="<TS>" level=info msg="Listening on <IP>:<NUM>"`)
