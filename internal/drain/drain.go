@@ -74,9 +74,13 @@ type cluster struct {
 	seps     []string
 	template string
 	size     int64
-	label    string
-	counts   map[string]int64
-	leaf     *node
+	// consts counts the tokens that are not the wildcard: a line can share
+	// at most that many tokens with the template, which lets a leaf scan
+	// skip the cluster without comparing a token.
+	consts int
+	label  string
+	counts map[string]int64
+	leaf   *node
 	// multi marks wildcards that have absorbed more than one token
 	// (Config.MergeLengths); nil when none has.
 	multi      []bool
@@ -98,6 +102,10 @@ type Drain struct {
 	tail    *cluster
 	lastID  int64
 	scratch []Token
+	// lastSame is the number of equal constant tokens of the last cluster
+	// search returned while mining, so Add knows without a second compare
+	// whether the template keeps every constant.
+	lastSame int
 	// multiLen lists clusters with a multi-token wildcard, which lines of
 	// other token counts may match.
 	multiLen map[int64]*cluster
@@ -166,16 +174,16 @@ func (d *Drain) Add(line string) Result {
 		c = d.create(line)
 		return Result{ClusterID: c.id, Change: ChangeCreated, Template: c.template, Size: c.size}
 	}
-	changed := false
-	for i, t := range c.tokens {
-		if t != d.cfg.ParamString && t != toks[i].Text {
-			c.tokens[i] = d.cfg.ParamString
-			changed = true
-		}
-	}
 	c.size++
 	d.touch(c)
-	if changed {
+	if d.lastSame < c.consts {
+		// Some constant token differs: it becomes a wildcard.
+		for i, t := range c.tokens {
+			if t != d.cfg.ParamString && t != toks[i].Text {
+				c.tokens[i] = d.cfg.ParamString
+				c.consts--
+			}
+		}
 		c.template = render(c.tokens, c.seps)
 		return Result{ClusterID: c.id, Change: ChangeTemplateChanged, Template: c.template, Size: c.size}
 	}
@@ -303,6 +311,36 @@ func (d *Drain) countSame(tmpl []string, toks []Token, withParams bool, atLeast 
 	return same, params, true
 }
 
+// countConstSame counts the constant tokens of c equal to the line's, as
+// mining does. It gives up (ok false) after more than slack constants
+// differ: the count could then no longer reach what the caller needs.
+//
+// It compares from the last token back. Lines that share a leaf share their
+// first tokens, and a log's header (levels, component names, masked times)
+// sits at the front while the message that tells templates apart comes
+// last, so a wrong cluster is usually rejected after a token or two. The
+// count, and so the result, does not depend on the order.
+func (d *Drain) countConstSame(c *cluster, toks []Token, slack int) (same int, ok bool) {
+	p := d.cfg.ParamString
+	tmpl := c.tokens
+	toks = toks[:len(tmpl)] // one bounds check instead of one per token
+	for i := len(tmpl) - 1; i >= 0; i-- {
+		t := tmpl[i]
+		if t == toks[i].Text {
+			// Equal to the line's token, which only counts when it is a
+			// constant (a line may hold the wildcard text itself).
+			if len(t) != len(p) || t != p {
+				same++
+			}
+		} else if len(t) != len(p) || t != p {
+			if slack--; slack < 0 {
+				return same, false
+			}
+		}
+	}
+	return same, true
+}
+
 // fastMatch picks the most similar cluster at or above simTh; ties go to
 // more wildcards, then to the older cluster. Similarity is compared as
 // counts: every cluster in a leaf has the same token count.
@@ -315,28 +353,55 @@ func (d *Drain) fastMatch(cs []*cluster, toks []Token, simTh float64, withParams
 				best = c
 			}
 		}
+		d.lastSame = 0
 		return best
 	}
 	// The least count of equal tokens that reaches simTh.
 	need := int(math.Ceil(simTh*float64(n) - 1e-9))
 	var best *cluster
-	bestSame, bestParams := -1, -1
-	for _, c := range cs {
-		same, params, ok := d.countSame(c.tokens, toks, withParams, max(need, bestSame))
-		if !ok {
+	bestSame, bestParams, bestAt := -1, -1, 0
+	for at, c := range cs {
+		atLeast := max(need, bestSame)
+		if !withParams && c.consts < atLeast {
+			// Mining counts only constants as equal, so c cannot reach the
+			// threshold or the best so far.
 			continue
+		}
+		var same, params int
+		if withParams {
+			var ok bool
+			if same, params, ok = d.countSame(c.tokens, toks, true, atLeast); !ok {
+				continue
+			}
+		} else {
+			var ok bool
+			if same, ok = d.countConstSame(c, toks, c.consts-atLeast); !ok {
+				continue
+			}
+			params = n - c.consts
 		}
 		if !withParams && d.cfg.StableWords > 0 && c.size >= int64(d.cfg.StableWords) && same < n && d.stableConflict(c.tokens, toks) {
 			continue
 		}
 		if same > bestSame || (same == bestSame && (params > bestParams || (params == bestParams && c.id < best.id))) {
-			best, bestSame, bestParams = c, same, params
+			best, bestSame, bestParams, bestAt = c, same, params, at
 		}
 	}
-	if best != nil && bestSame >= need {
-		return best
+	if best == nil || bestSame < need {
+		return nil
 	}
-	return nil
+	if !withParams {
+		d.lastSame = bestSame
+		// Mining moves the chosen cluster to the front of its leaf. The
+		// choice above does not depend on the order (ties go by wildcards,
+		// then id), but a cluster that fits every constant, met first,
+		// raises the bound that lets the rest of the scan skip clusters.
+		if bestAt > 0 {
+			copy(cs[1:bestAt+1], cs[:bestAt])
+			cs[0] = best
+		}
+	}
+	return best
 }
 
 // fullSearch compares toks with every cluster of the same token count.
@@ -430,6 +495,17 @@ func (d *Drain) insert(c *cluster) {
 	}
 	nd.clusters = append(nd.clusters, c)
 	c.leaf = nd
+	d.countConsts(c)
+}
+
+// countConsts sets c.consts from its tokens.
+func (d *Drain) countConsts(c *cluster) {
+	c.consts = 0
+	for _, t := range c.tokens {
+		if t != d.cfg.ParamString {
+			c.consts++
+		}
+	}
 }
 
 // remove evicts c from the index, LRU list and its leaf. Tree nodes stay,

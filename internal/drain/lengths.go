@@ -112,6 +112,9 @@ func (d *Drain) routeAll(nd *node, toks []Token, lvl, levels int, fn func(*clust
 // reports whether the template changed.
 func (d *Drain) absorb(c *cluster, w int) bool {
 	changed := c.tokens[w] != d.cfg.ParamString
+	if changed {
+		c.consts--
+	}
 	c.tokens[w] = d.cfg.ParamString
 	if c.multi == nil {
 		c.multi = make([]bool, len(c.tokens))

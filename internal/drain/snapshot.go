@@ -148,6 +148,7 @@ func Load(r io.Reader) (*Drain, error) {
 			d.multiLen[c.id] = c
 		}
 		c.template = render(c.tokens, c.seps)
+		d.countConsts(c)
 		d.byID[c.id] = c
 		d.pushFront(c)
 	}
