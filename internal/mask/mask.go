@@ -301,11 +301,18 @@ func (m *Masker) builtin(line []byte, i int) (int, int) {
 		// which could make it a URL, email, source reference or path is
 		// copied whole. Only timestamps (Jan 2 ..., I1203 ...) start with an
 		// upper-case word, so those still get tried.
-		j, dig := 0, false
-		for j < len(s) && isFileByte(s[j]) {
-			dig = dig || isDigit(s[j])
+		// One table load per byte: the run's classes are or-ed together to
+		// learn whether it held a digit.
+		j, seen := 0, uint8(0)
+		for j < len(s) {
+			k := classes[s[j]]
+			if k&(cDigit|cAlpha|cUnderscore|cFileExtra) == 0 {
+				break
+			}
+			seen |= k
 			j++
 		}
+		dig := seen&cDigit != 0
 		upper := c >= 'A' && c <= 'Z'
 		if !dig && (j == len(s) || (s[j] != ':' && s[j] != '@' && s[j] != '/' && s[j] != '\\')) {
 			if upper && m.on[iTS] && j == 3 {
