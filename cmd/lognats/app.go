@@ -32,8 +32,9 @@ type app struct {
 	logLevel   string
 	store      modelstore.Config
 
-	sync   natsx.SyncPolicy
-	logger *slog.Logger
+	sync      natsx.SyncPolicy
+	listenSet bool // --nats-listen given explicitly
+	logger    *slog.Logger
 }
 
 func (a *app) bindGlobalFlags(root *cobra.Command) {
@@ -72,6 +73,7 @@ func (a *app) setup(cmd *cobra.Command) error {
 		return err
 	}
 	a.sync = p
+	a.listenSet = cmd.Flags().Changed("nats-listen")
 	if a.store.Keep == 0 {
 		return errors.New("invalid --keep 0: keep at least 1 version, or -1 for all")
 	}
@@ -131,7 +133,7 @@ func (a *app) connect(ctx context.Context, role string) (*conn, error) {
 		return nil, err
 	}
 	listen := "127.0.0.1:0" // a short-lived command must not take the port serve will want
-	if role == "serve" {
+	if role == "serve" || a.listenSet {
 		listen = a.natsListen
 	}
 	emb, err := natsx.StartEmbedded(ctx, natsx.EmbeddedConfig{DataDir: lock.Dir(), Listen: listen, Sync: a.sync, Logger: a.logger})

@@ -74,6 +74,7 @@ func (a *app) rootCmd() *cobra.Command {
 		a.ingestCmd(),
 		a.statusCmd(),
 		a.pretrainCmd(),
+		a.demoCmd(),
 	)
 	a.addMore(root)
 	return root

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lognats/lognats/internal/api"
 	"github.com/lognats/lognats/internal/datadir"
+	"github.com/lognats/lognats/internal/modelstore"
 	"github.com/lognats/lognats/internal/pipeline"
 )
 
@@ -53,7 +54,7 @@ func (a *app) runCmd() *cobra.Command {
 // runServices connects, starts the services and the HTTP API (when "api"
 // is among them) and blocks until interrupted. ready, if set, is called
 // once everything listens.
-func (a *app) runServices(cmd *cobra.Command, role string, names []string, httpAddr string, pf *pipelineFlags, ready func(*runningServices, string)) error {
+func (a *app) runServices(cmd *cobra.Command, role string, names []string, httpAddr string, pf *pipelineFlags, ready func(*runningServices, string, *conn, *modelstore.Store)) error {
 	ctx := cmd.Context()
 	for _, n := range names {
 		known := false
@@ -65,7 +66,7 @@ func (a *app) runServices(cmd *cobra.Command, role string, names []string, httpA
 		}
 	}
 	connectRole := role
-	if role != "serve" {
+	if role != "serve" && role != "demo" {
 		connectRole = "run"
 	}
 	c, err := a.connect(ctx, connectRole)
@@ -91,6 +92,9 @@ func (a *app) runServices(cmd *cobra.Command, role string, names []string, httpA
 	}
 	if withAPI {
 		ln, err := net.Listen("tcp", httpAddr)
+		if err != nil && role == "demo" {
+			ln, err = net.Listen("tcp", "127.0.0.1:0") // the demo should run even when 8080 is taken
+		}
 		if err != nil {
 			stopSvcs()
 			_ = wait()
@@ -118,7 +122,7 @@ func (a *app) runServices(cmd *cobra.Command, role string, names []string, httpA
 	}
 	fmt.Fprintln(cmd.ErrOrStderr())
 	if ready != nil {
-		ready(rs, httpURL)
+		go ready(rs, httpURL, c, store)
 	}
 	done := make(chan error, 1)
 	go func() { done <- wait() }()

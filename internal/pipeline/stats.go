@@ -65,8 +65,30 @@ type statsState struct {
 	Anomalies  int64          `json:"anomalies"`
 	Insights   []insightEntry `json:"insights"`
 	Recent     []AnomalyLine  `json:"recent"`
+	Top        []TopTemplate  `json:"top"`
 	insights   map[InsightKey]*Counts
+	top        map[topKey]*TopTemplate
 }
+
+// TopTemplate counts anomalous lines of one template in one workload.
+type TopTemplate struct {
+	Source     string `json:"source"`
+	Namespace  string `json:"namespace"`
+	Workload   string `json:"workload"`
+	TemplateID uint64 `json:"template_id,omitempty"`
+	Template   string `json:"template"` // the masked line that first represented it
+	Count      int64  `json:"count"`
+	Example    string `json:"example"`
+}
+
+type topKey struct {
+	source, ns, wl string
+	id             uint64 // template id, or 0 with masked set
+	masked         string
+}
+
+// topMax bounds the anomalous-template counters.
+const topMax = 20_000
 
 type insightEntry struct {
 	InsightKey
@@ -177,7 +199,7 @@ func (s *Stats) Run(ctx context.Context) error {
 func (s *Stats) load(ctx context.Context, obs jetstream.ObjectStore) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.st = statsState{Version: statsVersion, insights: map[InsightKey]*Counts{}}
+	s.st = statsState{Version: statsVersion, insights: map[InsightKey]*Counts{}, top: map[topKey]*TopTemplate{}}
 	b, err := obs.GetBytes(ctx, statsObject)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil
@@ -199,6 +221,12 @@ func (s *Stats) load(ctx context.Context, obs jetstream.ObjectStore) error {
 		st.insights[e.InsightKey] = &c
 	}
 	st.Insights = nil
+	st.top = make(map[topKey]*TopTemplate, len(st.Top))
+	for i := range st.Top {
+		t := st.Top[i]
+		st.top[topKeyOf(t.Source, t.Namespace, t.Workload, t.TemplateID, t.Template)] = &t
+	}
+	st.Top = nil
 	s.st = st
 	return nil
 }
@@ -254,6 +282,12 @@ func (s *Stats) onResults(m jetstream.Msg) {
 		if r.Level == logrec.Anomaly {
 			cur.Anomaly++
 			s.st.Anomalies++
+			tk := topKeyOf(st.Source, st.Namespace, st.Workload, r.TemplateID, r.Masked)
+			if t := s.st.top[tk]; t != nil {
+				t.Count++
+			} else if len(s.st.top) < topMax {
+				s.st.top[tk] = &TopTemplate{Source: st.Source, Namespace: st.Namespace, Workload: st.Workload, TemplateID: r.TemplateID, Template: r.Masked, Count: 1, Example: r.Message}
+			}
 			s.st.Recent = append(s.st.Recent, AnomalyLine{Time: r.Time, Source: st.Source, Cluster: st.Cluster, Namespace: st.Namespace, Workload: st.Workload,
 				Pod: r.Pod, TemplateID: r.TemplateID, Masked: r.Masked, Message: r.Message, Score: r.Score, DecidedBy: r.DecidedBy})
 		} else {
@@ -289,6 +323,10 @@ func (s *Stats) snapshot(ctx context.Context, obs jetstream.ObjectStore, kv jets
 		st.Insights = append(st.Insights, insightEntry{k, *c})
 	}
 	st.Recent = append([]AnomalyLine(nil), s.st.Recent...)
+	st.Top = make([]TopTemplate, 0, len(s.st.top))
+	for _, t := range s.st.top {
+		st.Top = append(st.Top, *t)
+	}
 	status := Status{Ingested: st.Ingested, Processed: st.Processed, Anomalies: st.Anomalies, LogsSeq: st.LogsSeq, ResultsSeq: st.ResultsSeq, Updated: time.Now().UTC()}
 	s.mu.Unlock()
 	sort.Slice(st.Insights, func(i, j int) bool { return st.Insights[i].Minute < st.Insights[j].Minute })
@@ -489,4 +527,72 @@ func Report(ctx context.Context, js jetstream.JetStream) (StatusReport, error) {
 		}
 	}
 	return rep, nil
+}
+
+// topKeyOf keys anomalous lines by template id when the line has one (the
+// workload DRAIN's ids), else by masked line (no template fitted).
+func topKeyOf(source, ns, wl string, id uint64, masked string) topKey {
+	k := topKey{source: source, ns: ns, wl: wl}
+	if id != 0 && source == logrec.SourceWorkload {
+		k.id = id
+	} else {
+		k.masked = masked
+	}
+	return k
+}
+
+// TopTemplates returns the n templates with the most anomalous lines.
+func (s *Stats) TopTemplates(n int) []TopTemplate {
+	s.mu.Lock()
+	out := make([]TopTemplate, 0, len(s.st.top))
+	for _, t := range s.st.top {
+		out = append(out, *t)
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Template < out[j].Template
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// BreakdownRow is the Normal/Anomaly count of one source and workload.
+type BreakdownRow struct {
+	Source    string `json:"source"`
+	Namespace string `json:"namespace"`
+	Workload  string `json:"workload"`
+	Counts
+}
+
+// Breakdown sums insights per source and workload over all time.
+func (s *Stats) Breakdown() []BreakdownRow {
+	type k struct{ src, ns, wl string }
+	m := map[k]*Counts{}
+	s.mu.Lock()
+	for ik, c := range s.st.insights {
+		kk := k{ik.Source, ik.Namespace, ik.Workload}
+		if m[kk] == nil {
+			m[kk] = &Counts{}
+		}
+		m[kk].Normal += c.Normal
+		m[kk].Anomaly += c.Anomaly
+	}
+	s.mu.Unlock()
+	out := make([]BreakdownRow, 0, len(m))
+	for kk, c := range m {
+		out = append(out, BreakdownRow{Source: kk.src, Namespace: kk.ns, Workload: kk.wl, Counts: *c})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		return a.Namespace+"/"+a.Workload < b.Namespace+"/"+b.Workload
+	})
+	return out
 }
