@@ -96,10 +96,11 @@ func Train(ctx context.Context, raw []string, cfg Config, progress func(nulog.Pr
 	if err != nil {
 		return nil, fmt.Errorf("detector drain: %w", err)
 	}
-	return trainWith(ctx, raw, cfg, mk, &drainMiner{d: dr}, progress)
+	return TrainWith(ctx, raw, cfg, mk, &drainMiner{d: dr}, progress)
 }
 
-func trainWith(ctx context.Context, raw []string, cfg Config, mk Masker, mn Miner, progress func(nulog.Progress)) (*Detector, error) {
+// TrainWith is Train with a given masker and template miner.
+func TrainWith(ctx context.Context, raw []string, cfg Config, mk Masker, mn Miner, progress func(nulog.Progress)) (*Detector, error) {
 	masked := make([]string, len(raw))
 	for i, l := range raw {
 		masked[i] = mk.MaskString(l)

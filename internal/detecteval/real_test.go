@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/lognats/lognats/internal/parseeval"
@@ -74,7 +75,8 @@ func TestCompareRules(t *testing.T) {
 
 // TestRealSources (opt-in: LOGNATS_DETECT_REAL=1) runs the evaluation of
 // issue 5 on ../shared/data/k8s-logs exactly as `lognats eval detect` does
-// with its defaults and prints the figures as JSON. It asserts nothing: the
+// with its defaults and prints the figures as JSON
+// (LOGNATS_DETECT_BLOCK overrides the split block size). It asserts nothing: the
 // figures are documented in docs/benchmarks.md.
 func TestRealSources(t *testing.T) {
 	if os.Getenv("LOGNATS_DETECT_REAL") == "" {
@@ -84,6 +86,10 @@ func TestRealSources(t *testing.T) {
 	for _, src := range []string{"control-plane", "rancher", "longhorn"} {
 		o := sourceOptions(k, src)
 		o.Detector = DefaultConfig()
+		if b := os.Getenv("LOGNATS_DETECT_BLOCK"); b != "" {
+			// e.g. 0: train on the first 70% of each normal file
+			o.Split.Block, _ = strconv.Atoi(b)
+		}
 		res, err := Run(context.Background(), o)
 		if err != nil {
 			t.Fatal(err)

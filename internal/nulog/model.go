@@ -12,7 +12,7 @@ import (
 // anomaly threshold. It is safe for concurrent use.
 type Model struct {
 	cfg       Config
-	tok       *Tokenizer
+	tok       *tokenizer
 	specs     []tensorSpec
 	flat      []float32
 	w         *weights[float32]
@@ -34,7 +34,7 @@ type Score struct {
 	Value   float64 `json:"value"` // Correct/Counted, or 1 when nothing was counted
 }
 
-func newModel(cfg Config, tok *Tokenizer, flat []float32) (*Model, error) {
+func newModel(cfg Config, tok *tokenizer, flat []float32) (*Model, error) {
 	specs := tensorSpecs(cfg, len(tok.vocab))
 	if len(flat) != totalSize(specs) {
 		return nil, fmt.Errorf("model weights: have %d values, config needs %d", len(flat), totalSize(specs))

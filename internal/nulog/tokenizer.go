@@ -71,15 +71,15 @@ func isNumeric(tok string) bool {
 	return false
 }
 
-// Tokenizer maps masked lines to token ids over a fixed vocabulary.
-type Tokenizer struct {
+// tokenizer maps masked lines to token ids over a fixed vocabulary.
+type tokenizer struct {
 	vocab  []string
 	index  map[string]int32
 	maxLen int // including the leading <CLS>
 }
 
-func newTokenizer(vocab []string, maxLen int) *Tokenizer {
-	t := &Tokenizer{vocab: vocab, index: make(map[string]int32, len(vocab)), maxLen: maxLen}
+func newTokenizer(vocab []string, maxLen int) *tokenizer {
+	t := &tokenizer{vocab: vocab, index: make(map[string]int32, len(vocab)), maxLen: maxLen}
 	for i, w := range vocab {
 		t.index[w] = int32(i)
 	}
@@ -134,7 +134,7 @@ func specialIndex(w string) (int, bool) {
 // Encode returns <CLS> followed by the ids of at most maxLen-1 tokens.
 // Tokens beyond that are dropped: the model only sees the head of very long
 // lines, which is where log templates put their constant words.
-func (t *Tokenizer) Encode(line string) []int32 {
+func (t *tokenizer) Encode(line string) []int32 {
 	toks := splitTokens(line, t.maxLen-1)
 	ids := make([]int32, 0, len(toks)+1)
 	ids = append(ids, idCLS)
@@ -154,4 +154,4 @@ func (t *Tokenizer) Encode(line string) []int32 {
 }
 
 // Vocab returns a copy of the vocabulary in id order.
-func (t *Tokenizer) Vocab() []string { return append([]string(nil), t.vocab...) }
+func (t *tokenizer) Vocab() []string { return append([]string(nil), t.vocab...) }
