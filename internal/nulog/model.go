@@ -94,20 +94,24 @@ func (m *Model) ScoreLines(ctx context.Context, lines []string, cache *Cache) ([
 		go func() {
 			defer wg.Done()
 			ws := newScoreWS(m)
+			// Lines are claimed in chunks: one shared counter bump per line
+			// would cost more than a cache hit.
 			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(lines) || ctx.Err() != nil {
+				lo := int(next.Add(scoreChunk) - scoreChunk)
+				if lo >= len(lines) || ctx.Err() != nil {
 					return
 				}
-				if cache != nil {
-					if s, ok := cache.Get(lines[i]); ok {
-						out[i] = s
-						continue
+				for i := lo; i < min(lo+scoreChunk, len(lines)); i++ {
+					if cache != nil {
+						if s, ok := cache.Get(lines[i]); ok {
+							out[i] = s
+							continue
+						}
 					}
-				}
-				out[i] = ws.score(m, lines[i])
-				if cache != nil {
-					cache.Put(lines[i], out[i])
+					out[i] = ws.score(m, lines[i])
+					if cache != nil {
+						cache.Put(lines[i], out[i])
+					}
 				}
 			}
 		}()
@@ -118,6 +122,9 @@ func (m *Model) ScoreLines(ctx context.Context, lines []string, cache *Cache) ([
 	}
 	return out, nil
 }
+
+// scoreChunk is how many lines a scoring goroutine claims at a time.
+const scoreChunk = 64
 
 // calibrate sets the threshold to the largest score value such that at
 // most TargetFPR of the held-out lines score below it. Held-out lines are
