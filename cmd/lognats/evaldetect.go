@@ -78,8 +78,8 @@ lines), lines scored per second and training seconds.`,
 	f.BoolVar(&o.json, "json", false, "print the figures as JSON")
 	f.BoolVar(&o.quiet, "quiet", false, "no training progress bar")
 	f.StringVar(&o.rule, "rule", string(detecteval.RuleDefault), fmt.Sprintf("detection rule, one of %v", detecteval.Rules()))
-	f.Float64Var(&o.share, "split-share", detecteval.DefaultSplit.Share, "share of each block of a train+test file that trains")
-	f.IntVar(&o.block, "split-block", detecteval.DefaultSplit.Block, "block size in lines for the split (0: whole file)")
+	f.Float64Var(&o.share, "split-share", detecteval.DefaultSplit().Share, "share of each block of a train+test file that trains")
+	f.IntVar(&o.block, "split-block", detecteval.DefaultSplit().Block, "block size in lines for the split (0: whole file)")
 	f.Uint64Var(&o.seed, "seed", 1, "model seed")
 	for _, n := range []string{"source", "train", "test", "labels"} {
 		_ = cmd.MarkFlagRequired(n)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -56,6 +57,12 @@ func (a *app) runCmd() *cobra.Command {
 // once everything listens.
 func (a *app) runServices(cmd *cobra.Command, role string, names []string, httpAddr string, pf *pipelineFlags, ready func(*runningServices, string, *conn, *modelstore.Store)) error {
 	ctx := cmd.Context()
+	if pf.memoryLimitMB < 0 {
+		return fmt.Errorf("invalid --memory-limit-mb %d", pf.memoryLimitMB)
+	}
+	if pf.memoryLimitMB > 0 {
+		debug.SetMemoryLimit(int64(pf.memoryLimitMB) << 20)
+	}
 	for _, n := range names {
 		known := false
 		for _, s := range serviceNames {

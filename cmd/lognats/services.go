@@ -9,10 +9,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/lognats/lognats/internal/modelstore"
+	"github.com/lognats/lognats/internal/natsx"
 	"github.com/lognats/lognats/internal/pipeline"
 )
 
@@ -23,6 +25,7 @@ type pipelineFlags struct {
 	snapshotEvery time.Duration
 	thresholds    []string
 	rareCount     float64
+	memoryLimitMB int
 }
 
 func (p *pipelineFlags) bind(cmd *cobra.Command) {
@@ -35,6 +38,7 @@ func (p *pipelineFlags) bind(cmd *cobra.Command) {
 	f.DurationVar(&p.snapshotEvery, "snapshot-every", 30*time.Second, "workload DRAIN: snapshot at least this often while lines arrive")
 	f.StringArrayVar(&p.thresholds, "threshold", nil, "anomaly threshold per source, SOURCE=VALUE (repeatable; defaults: control-plane=0.6 rancher=0.6 longhorn=0.8 workload=0.7)")
 	f.Float64Var(&p.rareCount, "rare-count", 1, "DRAIN rule: a template seen at most this many times is an anomaly")
+	f.IntVar(&p.memoryLimitMB, "memory-limit-mb", 384, "soft memory limit in MiB for the Go runtime (GC works harder near it; 0: none)")
 }
 
 func (p *pipelineFlags) thresholdMap() (pipeline.Thresholds, error) {
@@ -81,6 +85,26 @@ func (a *app) startServices(ctx context.Context, c *conn, store *modelstore.Stor
 	if err != nil {
 		return nil, nil, err
 	}
+	// Each service gets its own connection: one service's burst of big
+	// messages must not make the server cut off another's.
+	var conns []*nats.Conn
+	dial := func(name string) (*nats.Conn, error) {
+		cc := a.client
+		cc.URLs, cc.Name = c.url, "lognats-"+name
+		if a.natsURL != "" {
+			cc.URLs = a.natsURL
+		}
+		nc, err := natsx.Connect(ctx, cc)
+		if err == nil {
+			conns = append(conns, nc)
+		}
+		return nc, err
+	}
+	closeConns := func() {
+		for _, nc := range conns {
+			_ = nc.Drain()
+		}
+	}
 	rs := &runningServices{}
 	type runner interface{ Run(context.Context) error }
 	var run []struct {
@@ -89,21 +113,27 @@ func (a *app) startServices(ctx context.Context, c *conn, store *modelstore.Stor
 	}
 	for _, n := range names {
 		var r runner
+		nc, err := dial(n)
+		if err != nil {
+			closeConns()
+			return nil, nil, err
+		}
 		switch n {
 		case "drain-workload":
-			rs.workload = &pipeline.WorkloadDrain{NC: c.nc, Store: store, SnapshotLines: pf.snapshotLines, SnapshotEvery: pf.snapshotEvery, Logger: a.logger.With("service", n)}
+			rs.workload = &pipeline.WorkloadDrain{NC: nc, Store: store, SnapshotLines: pf.snapshotLines, SnapshotEvery: pf.snapshotEvery, Logger: a.logger.With("service", n)}
 			r = rs.workload
 		case "drain-pretrained":
-			rs.pretrained = &pipeline.PretrainedDrain{NC: c.nc, Store: store, Logger: a.logger.With("service", n)}
+			rs.pretrained = &pipeline.PretrainedDrain{NC: nc, Store: store, Logger: a.logger.With("service", n)}
 			r = rs.pretrained
 		case "inference":
-			rs.inference = &pipeline.Inference{NC: c.nc, Rule: pipeline.RareTemplateRule{MaxCount: float32(pf.rareCount)}, Thresholds: th, Logger: a.logger.With("service", n)}
+			rs.inference = &pipeline.Inference{NC: nc, Rule: pipeline.RareTemplateRule{MaxCount: float32(pf.rareCount)}, Thresholds: th, Logger: a.logger.With("service", n)}
 			rs.inference.Scorers = a.scorers(ctx, store, rs.inference.Logger)
 			r = rs.inference
 		case "api", "stats":
-			rs.stats = &pipeline.Stats{NC: c.nc, Logger: a.logger.With("service", "stats")}
+			rs.stats = &pipeline.Stats{NC: nc, Logger: a.logger.With("service", "stats")}
 			r = rs.stats
 		default:
+			closeConns()
 			return nil, nil, fmt.Errorf("unknown service %q: want one of %s", n, strings.Join(serviceNames, ", "))
 		}
 		run = append(run, struct {
@@ -127,6 +157,7 @@ func (a *app) startServices(ctx context.Context, c *conn, store *modelstore.Stor
 	wait := func() error {
 		wg.Wait()
 		rcancel()
+		closeConns()
 		return errors.Join(errs...)
 	}
 	return rs, wait, nil

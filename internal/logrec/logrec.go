@@ -341,3 +341,70 @@ func ParseSubject(subj string) (prefix string, s Stream, err error) {
 	}
 	return parts[0], Stream{Source: names[0], Cluster: names[1], Namespace: names[2], Workload: names[3]}, nil
 }
+
+// ResultView is one result of a batch as slices into the encoded bytes; it
+// is valid only during the WalkResults callback and lets readers that need
+// a few fields of many lines skip allocating strings for each.
+type ResultView struct {
+	Time       int64 // unix nanoseconds, 0 when unknown
+	Pod        []byte
+	Container  []byte
+	Message    []byte
+	TemplateID uint64
+	Masked     []byte
+	Level      Level
+	Score      float32
+	DecidedBy  []byte
+}
+
+// WalkResults calls fn for every result of a batch written by
+// AppendResults, without allocating per result.
+func WalkResults(b []byte, fn func(s *Stream, v *ResultView)) error {
+	d := decoder{b: b}
+	s := d.header(kindResult)
+	n := d.count()
+	var v ResultView
+	for i := 0; i < n && d.err == nil; i++ {
+		v.Time = d.varint("time")
+		v.Pod = d.bytes("pod")
+		v.Container = d.bytes("container")
+		v.Message = d.bytes("message")
+		v.TemplateID = d.uvarint("template id")
+		v.Masked = d.bytes("masked")
+		if d.err != nil {
+			break
+		}
+		if len(d.b) < 5 {
+			d.fail("level/score")
+			break
+		}
+		v.Level = Level(d.b[0])
+		v.Score = math.Float32frombits(binary.LittleEndian.Uint32(d.b[1:5]))
+		d.b = d.b[5:]
+		v.DecidedBy = d.bytes("decider")
+		if v.Level > Anomaly {
+			d.fail("level")
+		}
+		if d.err == nil {
+			fn(&s, &v)
+		}
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("trailing bytes")
+	}
+	return d.err
+}
+
+func (d *decoder) bytes(what string) []byte {
+	n := d.uvarint(what)
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.fail(what)
+		return nil
+	}
+	s := d.b[:n:n]
+	d.b = d.b[n:]
+	return s
+}

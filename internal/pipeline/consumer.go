@@ -55,8 +55,8 @@ func fetch(ctx context.Context, c jetstream.Consumer, n int, wait time.Duration)
 // resultPublisher publishes derived batches with a message id, so that a
 // batch replayed after a crash is dropped by JetStream's deduplication.
 type resultPublisher struct {
-	js  jetstream.JetStream
-	buf []byte
+	js   jetstream.JetStream
+	futs []jetstream.PubAckFuture
 }
 
 func newResultPublisher(nc *nats.Conn) (*resultPublisher, error) {
@@ -73,21 +73,50 @@ func (p *resultPublisher) publish(prefix, msgID string, logsSeq uint64, s logrec
 	m.Header.Set(jetstream.MsgIDHeader, msgID)
 	m.Header.Set(HeaderLines, strconv.Itoa(len(rs)))
 	m.Header.Set(HeaderLogsSeq, strconv.FormatUint(logsSeq, 10))
-	if _, err := p.js.PublishMsgAsync(m); err != nil {
-		return fmt.Errorf("publish %s: %w", m.Subject, err)
+	fut, err := p.js.PublishMsgAsync(m)
+	if err != nil {
+		// The window is full or the connection is down: fall back to a
+		// synchronous publish, which waits and retries.
+		return republish(context.Background(), p.js, m)
 	}
+	p.futs = append(p.futs, fut)
 	return nil
 }
 
-// wait blocks until every publish so far is acknowledged.
+// wait blocks until every publish so far is acknowledged. A publish whose
+// acknowledgement failed (timeout, reconnect) is sent again with the same
+// message id: if the first copy was stored after all, JetStream drops the
+// second, so the batch is stored exactly once either way.
 func (p *resultPublisher) wait(ctx context.Context) error {
-	select {
-	case <-p.js.PublishAsyncComplete():
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(2 * time.Minute):
-		return errors.New("publish acknowledgements timed out")
+	for _, fut := range p.futs {
+		select {
+		case <-fut.Ok():
+		case <-fut.Err():
+			if err := republish(ctx, p.js, fut.Msg()); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	p.futs = p.futs[:0]
+	return nil
+}
+
+// republish publishes synchronously until JetStream acknowledges or ctx ends.
+func republish(ctx context.Context, js jetstream.JetStream, m *nats.Msg) error {
+	var err error
+	for attempt := 0; ; attempt++ {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err = js.PublishMsg(pctx, &nats.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data})
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("publish %s: %w (context: %w)", m.Subject, err, ctx.Err())
+		}
+		time.Sleep(min(time.Duration(attempt+1)*200*time.Millisecond, 3*time.Second))
 	}
 }
 

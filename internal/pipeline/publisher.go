@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/lognats/lognats/internal/logrec"
 )
@@ -18,7 +19,6 @@ import (
 // acknowledged every batch, which is when the lines count as ingested.
 type Publisher struct {
 	js      jetstream.JetStream
-	buf     []byte
 	lines   atomic.Int64
 	pending atomic.Int64
 	errs    chan error
@@ -46,10 +46,16 @@ func (p *Publisher) Publish(ctx context.Context, s logrec.Stream, recs []logrec.
 	msg := nats.NewMsg(s.Subject(LogsPrefix))
 	msg.Data = logrec.AppendLogs(make([]byte, 0, 64+len(recs)*96), s, recs)
 	msg.Header.Set(HeaderLines, strconv.Itoa(len(recs)))
+	// A unique id lets a retried publish be deduplicated by JetStream.
+	msg.Header.Set(jetstream.MsgIDHeader, nuid.Next())
 	n := int64(len(recs))
 	fut, err := p.js.PublishMsgAsync(msg)
 	if err != nil {
-		return fmt.Errorf("publish batch to %s: %w", msg.Subject, err)
+		if err := republish(ctx, p.js, msg); err != nil {
+			return fmt.Errorf("publish batch to %s: %w", msg.Subject, err)
+		}
+		p.lines.Add(n)
+		return nil
 	}
 	p.pending.Add(1)
 	go func() {
@@ -57,11 +63,16 @@ func (p *Publisher) Publish(ctx context.Context, s logrec.Stream, recs []logrec.
 		select {
 		case <-fut.Ok():
 			p.lines.Add(n)
-		case err := <-fut.Err():
-			select {
-			case p.errs <- fmt.Errorf("publish batch to %s: %w", msg.Subject, err):
-			default:
+		case <-fut.Err():
+			// Acknowledgement lost: send again under the same id.
+			if err := republish(context.Background(), p.js, msg); err != nil {
+				select {
+				case p.errs <- fmt.Errorf("publish batch to %s: %w", msg.Subject, err):
+				default:
+				}
+				return
 			}
+			p.lines.Add(n)
 		}
 	}()
 	return nil
@@ -69,12 +80,10 @@ func (p *Publisher) Publish(ctx context.Context, s logrec.Stream, recs []logrec.
 
 // Flush waits for every outstanding batch to be acknowledged.
 func (p *Publisher) Flush(ctx context.Context) error {
-	select {
-	case <-p.js.PublishAsyncComplete():
-	case <-ctx.Done():
-		return fmt.Errorf("wait for publish acknowledgements: %w", ctx.Err())
-	}
 	for p.pending.Load() > 0 {
+		if ctx.Err() != nil {
+			return fmt.Errorf("wait for publish acknowledgements: %w", ctx.Err())
+		}
 		time.Sleep(time.Millisecond)
 	}
 	select {

@@ -150,7 +150,8 @@ func (s *Stats) Run(ctx context.Context) error {
 	logsSeq, resultsSeq := s.st.LogsSeq, s.st.ResultsSeq
 	s.mu.Unlock()
 	ordered := func(stream, filter string, from uint64) (jetstream.Consumer, error) {
-		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverAllPolicy}
+		// LOGS is only counted, from the batch header, so its payloads stay on the server.
+		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverAllPolicy, HeadersOnly: stream == LogsStream}
 		if from > 0 {
 			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from+1
 		}
@@ -164,12 +165,19 @@ func (s *Stats) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("stats: follow %s: %w", ResultsStream, err)
 	}
-	lcc, err := lc.Consume(func(m jetstream.Msg) { s.onLogs(m) })
+	// Small pulls: batches are big, and an unbounded pull would flood the
+	// connection's buffers.
+	pull := []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(16)}
+	logsStream, err := js.Stream(ctx, LogsStream)
+	if err != nil {
+		return fmt.Errorf("stats: %w", err)
+	}
+	lcc, err := lc.Consume(func(m jetstream.Msg) { s.onLogs(ctx, logsStream, m) }, pull...)
 	if err != nil {
 		return fmt.Errorf("stats: consume %s: %w", LogsStream, err)
 	}
 	defer lcc.Stop()
-	rcc, err := rc.Consume(func(m jetstream.Msg) { s.onResults(m) })
+	rcc, err := rc.Consume(func(m jetstream.Msg) { s.onResults(m) }, pull...)
 	if err != nil {
 		return fmt.Errorf("stats: consume %s: %w", ResultsStream, err)
 	}
@@ -231,16 +239,21 @@ func (s *Stats) load(ctx context.Context, obs jetstream.ObjectStore) error {
 	return nil
 }
 
-func (s *Stats) onLogs(m jetstream.Msg) {
+func (s *Stats) onLogs(ctx context.Context, logs jetstream.Stream, m jetstream.Msg) {
+	seq := msgSeq(m)
 	n, err := strconv.ParseInt(m.Headers().Get(HeaderLines), 10, 64)
 	if err != nil {
-		_, recs, derr := logrec.DecodeLogs(m.Data(), nil)
-		if derr != nil {
-			s.Logger.Warn("uncountable LOGS batch", "seq", msgSeq(m), "err", derr)
+		// Published without the count header: fetch the body and count.
+		var recs []logrec.Record
+		raw, gerr := logs.GetMsg(ctx, seq)
+		if gerr == nil {
+			_, recs, gerr = logrec.DecodeLogs(raw.Data, nil)
+		}
+		if gerr != nil {
+			s.Logger.Warn("uncountable LOGS batch", "seq", seq, "err", gerr)
 		}
 		n = int64(len(recs))
 	}
-	seq := msgSeq(m)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if seq <= s.st.LogsSeq {
@@ -251,27 +264,23 @@ func (s *Stats) onLogs(m jetstream.Msg) {
 }
 
 func (s *Stats) onResults(m jetstream.Msg) {
-	st, rs, err := logrec.DecodeResults(m.Data(), nil)
 	seq := msgSeq(m)
-	if err != nil {
-		s.Logger.Warn("undecodable RESULTS batch", "seq", seq, "err", err)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if seq <= s.st.ResultsSeq {
 		return
 	}
 	s.st.ResultsSeq = seq
-	s.st.Processed += int64(len(rs))
 	var key InsightKey
 	var cur *Counts
-	for i := range rs {
-		r := &rs[i]
-		t := r.Time
-		if t.IsZero() {
-			t = time.Now()
+	now := time.Now().Unix()
+	err := logrec.WalkResults(m.Data(), func(st *logrec.Stream, r *logrec.ResultView) {
+		s.st.Processed++
+		t := now
+		if r.Time != 0 {
+			t = r.Time / 1e9
 		}
-		k := InsightKey{Minute: t.Unix() / 60 * 60, Source: st.Source, Cluster: st.Cluster, Namespace: st.Namespace, Workload: st.Workload}
+		k := InsightKey{Minute: t / 60 * 60, Source: st.Source, Cluster: st.Cluster, Namespace: st.Namespace, Workload: st.Workload}
 		if cur == nil || k != key {
 			key, cur = k, s.st.insights[k]
 			if cur == nil {
@@ -279,20 +288,30 @@ func (s *Stats) onResults(m jetstream.Msg) {
 				s.st.insights[k] = cur
 			}
 		}
-		if r.Level == logrec.Anomaly {
-			cur.Anomaly++
-			s.st.Anomalies++
-			tk := topKeyOf(st.Source, st.Namespace, st.Workload, r.TemplateID, r.Masked)
-			if t := s.st.top[tk]; t != nil {
-				t.Count++
-			} else if len(s.st.top) < topMax {
-				s.st.top[tk] = &TopTemplate{Source: st.Source, Namespace: st.Namespace, Workload: st.Workload, TemplateID: r.TemplateID, Template: r.Masked, Count: 1, Example: r.Message}
-			}
-			s.st.Recent = append(s.st.Recent, AnomalyLine{Time: r.Time, Source: st.Source, Cluster: st.Cluster, Namespace: st.Namespace, Workload: st.Workload,
-				Pod: r.Pod, TemplateID: r.TemplateID, Masked: r.Masked, Message: r.Message, Score: r.Score, DecidedBy: r.DecidedBy})
-		} else {
+		if r.Level != logrec.Anomaly {
 			cur.Normal++
+			return
 		}
+		cur.Anomaly++
+		s.st.Anomalies++
+		masked := string(r.Masked)
+		tk := topKeyOf(st.Source, st.Namespace, st.Workload, r.TemplateID, masked)
+		if t := s.st.top[tk]; t != nil {
+			t.Count++
+		} else if len(s.st.top) < topMax {
+			s.st.top[tk] = &TopTemplate{Source: st.Source, Namespace: st.Namespace, Workload: st.Workload, TemplateID: r.TemplateID, Template: masked, Count: 1, Example: string(r.Message)}
+		}
+		a := AnomalyLine{Source: st.Source, Cluster: st.Cluster, Namespace: st.Namespace, Workload: st.Workload,
+			Pod: string(r.Pod), TemplateID: r.TemplateID, Masked: masked, Message: string(r.Message), Score: r.Score, DecidedBy: string(r.DecidedBy)}
+		if r.Time != 0 {
+			a.Time = time.Unix(0, r.Time).UTC()
+		}
+		s.st.Recent = append(s.st.Recent, a)
+	})
+	if err != nil {
+		// Lines counted before the damage stay counted; the rest of this
+		// batch cannot be read by anyone, so it is reported, not retried.
+		s.Logger.Warn("undecodable RESULTS batch", "seq", seq, "err", err)
 	}
 	if over := len(s.st.Recent) - s.RecentMax; over > 0 {
 		s.st.Recent = append(s.st.Recent[:0], s.st.Recent[over:]...)

@@ -204,6 +204,12 @@ func (w *WorkloadDrain) Run(ctx context.Context) error {
 			sinceSnap += int64(len(recs))
 		}
 		if len(msgs) > 0 {
+			if err := pub.wait(ctx); err != nil {
+				if ctx.Err() != nil {
+					break
+				}
+				return fmt.Errorf("workload DRAIN: %w", err)
+			}
 			_ = msgs[len(msgs)-1].Ack()
 			w.templates.Store(int64(d.Len()))
 		}
