@@ -136,7 +136,7 @@ func TestRunSample(t *testing.T) {
 	cfg.Model = nulog.Config{Dim: 16, Heads: 2, FF: 32, Epochs: 20, Seed: 1}
 	res, err := Run(context.Background(), Options{
 		Source: "sample", Train: []string{normal}, Test: []string{failures, normal},
-		Labels: labels, Split: DefaultSplit, Detector: cfg,
+		Labels: labels, Split: DefaultSplit(), Detector: cfg,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -71,8 +71,9 @@ type Split struct {
 	Block int
 }
 
-// DefaultSplit: the first 70 lines of every 100 train, the last 30 test.
-var DefaultSplit = Split{Share: 0.7, Block: 100}
+// DefaultSplit returns the split lognats eval detect uses: the first 70
+// lines of every 100 train, the last 30 test.
+func DefaultSplit() Split { return Split{Share: 0.7, Block: 100} }
 
 func (s Split) train(i, n int) bool {
 	b := s.Block

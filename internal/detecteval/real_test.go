@@ -31,7 +31,7 @@ func sourceOptions(k, src string) Options {
 		Train:  []string{filepath.Join(k, src+".log")},
 		Test:   []string{filepath.Join(k, src+"-failures.log"), filepath.Join(k, src+".log")},
 		Labels: filepath.Join(k, "line-labels.tsv"),
-		Split:  DefaultSplit,
+		Split:  DefaultSplit(),
 	}
 }
 
