@@ -8,6 +8,6 @@ func (a *app) addMore(root *cobra.Command) {
 		Use:   "eval",
 		Short: "Evaluate template mining (eval parse) and anomaly detection (eval detect)",
 	}
-	eval.AddCommand(newEvalParseCmd())
+	eval.AddCommand(newEvalParseCmd(), newEvalDetectCmd())
 	root.AddCommand(newParseCmd(), eval)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -59,6 +60,16 @@ func (a *app) runServices(cmd *cobra.Command, role string, names []string, httpA
 	ctx := cmd.Context()
 	if pf.memoryLimitMB < 0 {
 		return fmt.Errorf("invalid --memory-limit-mb %d", pf.memoryLimitMB)
+	}
+	if pf.cpuProfile != "" {
+		f, err := os.Create(pf.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("create --cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("start CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if pf.memoryLimitMB > 0 {
 		debug.SetMemoryLimit(int64(pf.memoryLimitMB) << 20)

@@ -26,6 +26,7 @@ type pipelineFlags struct {
 	thresholds    []string
 	rareCount     float64
 	memoryLimitMB int
+	cpuProfile    string
 }
 
 func (p *pipelineFlags) bind(cmd *cobra.Command) {
@@ -38,6 +39,8 @@ func (p *pipelineFlags) bind(cmd *cobra.Command) {
 	f.DurationVar(&p.snapshotEvery, "snapshot-every", 30*time.Second, "workload DRAIN: snapshot at least this often while lines arrive")
 	f.StringArrayVar(&p.thresholds, "threshold", nil, "anomaly threshold per source, SOURCE=VALUE (repeatable; defaults: control-plane=0.6 rancher=0.6 longhorn=0.8 workload=0.7)")
 	f.Float64Var(&p.rareCount, "rare-count", 1, "DRAIN rule: a template seen at most this many times is an anomaly")
+	f.StringVar(&p.cpuProfile, "cpuprofile", "", "write a CPU profile of this process to the file")
+	_ = f.MarkHidden("cpuprofile")
 	f.IntVar(&p.memoryLimitMB, "memory-limit-mb", 384, "soft memory limit in MiB for the Go runtime (GC works harder near it; 0: none)")
 }
 
