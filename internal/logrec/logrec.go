@@ -408,3 +408,79 @@ func (d *decoder) bytes(what string) []byte {
 	d.b = d.b[n:]
 	return s
 }
+
+// RecordView is one record of a LOGS batch as slices into the encoded
+// bytes, valid only during the WalkLogs callback.
+type RecordView struct {
+	Time      int64 // unix nanoseconds, 0 when unknown
+	Pod       []byte
+	Container []byte
+	Message   []byte
+}
+
+// WalkLogs calls fn for every record of a batch written by AppendLogs,
+// without allocating per record. It returns the stream and record count.
+func WalkLogs(b []byte, fn func(s *Stream, v *RecordView)) (Stream, int, error) {
+	d := decoder{b: b}
+	s := d.header(kindLogs)
+	n := d.count()
+	var v RecordView
+	i := 0
+	for ; i < n && d.err == nil; i++ {
+		v.Time = d.varint("time")
+		v.Pod = d.bytes("pod")
+		v.Container = d.bytes("container")
+		v.Message = d.bytes("message")
+		if d.err == nil {
+			fn(&s, &v)
+		}
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("trailing bytes")
+	}
+	return s, i, d.err
+}
+
+// ResultsWriter appends a results batch field by field, so a service can
+// turn a LOGS or PARSED batch into its output without building Result
+// values. Start, then Add once per result (exactly n times), then Bytes.
+type ResultsWriter struct {
+	buf []byte
+}
+
+// Start begins a batch of n results for s in a buffer of about size bytes.
+func (w *ResultsWriter) Start(s Stream, n int, size int) {
+	w.buf = make([]byte, 0, size+64+len(s.Source)+len(s.Cluster)+len(s.Namespace)+len(s.Workload)+n*24)
+	w.buf = append(w.buf, magic, kindResult, version)
+	w.buf = appendStream(w.buf, s)
+	w.buf = binary.AppendUvarint(w.buf, uint64(n))
+}
+
+// Add appends one result.
+func (w *ResultsWriter) Add(t int64, pod, container, message []byte, templateID uint64, masked []byte, level Level, score float32, decidedBy string) {
+	b := binary.AppendVarint(w.buf, t)
+	b = appendBytes(b, pod)
+	b = appendBytes(b, container)
+	b = appendBytes(b, message)
+	b = binary.AppendUvarint(b, templateID)
+	b = appendBytes(b, masked)
+	b = append(b, byte(level))
+	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(score))
+	w.buf = appendString(b, decidedBy)
+}
+
+// Bytes returns the encoded batch.
+func (w *ResultsWriter) Bytes() []byte { return w.buf }
+
+func appendBytes(dst, s []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// PeekLogs reads only the stream and record count of a LOGS batch.
+func PeekLogs(b []byte) (Stream, int, error) {
+	d := decoder{b: b}
+	s := d.header(kindLogs)
+	n := d.count()
+	return s, n, d.err
+}

@@ -68,10 +68,15 @@ func newResultPublisher(nc *nats.Conn) (*resultPublisher, error) {
 }
 
 func (p *resultPublisher) publish(prefix, msgID string, logsSeq uint64, s logrec.Stream, rs []logrec.Result) error {
+	return p.publishRaw(prefix, msgID, logsSeq, s, len(rs), logrec.AppendResults(nil, s, rs))
+}
+
+// publishRaw publishes an encoded results batch of n lines.
+func (p *resultPublisher) publishRaw(prefix, msgID string, logsSeq uint64, s logrec.Stream, n int, data []byte) error {
 	m := nats.NewMsg(s.Subject(prefix))
-	m.Data = logrec.AppendResults(make([]byte, 0, 64+len(rs)*160), s, rs)
+	m.Data = data
 	m.Header.Set(jetstream.MsgIDHeader, msgID)
-	m.Header.Set(HeaderLines, strconv.Itoa(len(rs)))
+	m.Header.Set(HeaderLines, strconv.Itoa(n))
 	m.Header.Set(HeaderLogsSeq, strconv.FormatUint(logsSeq, 10))
 	fut, err := p.js.PublishMsgAsync(m)
 	if err != nil {

@@ -91,7 +91,7 @@ func loadPretrained(ctx context.Context, store *modelstore.Store, ref modelstore
 }
 
 func (p *PretrainedDrain) runSource(ctx context.Context, source string) error {
-	var model atomic.Pointer[drain.Drain]
+	var model atomic.Pointer[pretrained]
 	m := PretrainedModel(source)
 	events, err := p.Store.Watch(ctx, &m)
 	if err != nil {
@@ -107,7 +107,7 @@ func (p *PretrainedDrain) runSource(ctx context.Context, source string) error {
 				p.Logger.Error("pretrained DRAIN model not loaded; previous one keeps serving", "model", m.String(), "version", ev.Version, "err", err)
 				continue
 			}
-			model.Store(d)
+			model.Store(newPretrained(d))
 			if js, err := jetstream.New(p.NC); err == nil {
 				publishTemplates(ctx, js, "pretrained-"+source, d.Len())
 			}
@@ -136,11 +136,7 @@ func (p *PretrainedDrain) runSource(ctx context.Context, source string) error {
 	if err != nil {
 		return err
 	}
-	var (
-		recs []logrec.Record
-		out  []logrec.Result
-		mbuf []byte
-	)
+	var mbuf []byte
 	for ctx.Err() == nil {
 		msgs, err := fetch(ctx, cons, 64, 500*time.Millisecond)
 		if err != nil && ctx.Err() == nil {
@@ -150,38 +146,41 @@ func (p *PretrainedDrain) runSource(ctx context.Context, source string) error {
 		if len(msgs) == 0 {
 			continue
 		}
-		d := model.Load()
+		pm := model.Load()
 		for _, msg := range msgs {
-			s, rs, err := logrec.DecodeLogs(msg.Data(), recs[:0])
-			recs = rs
 			mseq := msgSeq(msg)
+			data := msg.Data()
+			var rw logrec.ResultsWriter
+			s, n, err := logrec.PeekLogs(data)
+			if err == nil {
+				rw.Start(s, n, 2*len(data))
+				_, _, err = logrec.WalkLogs(data, func(_ *logrec.Stream, v *logrec.RecordView) {
+					mbuf = p.Masker.Mask(mbuf[:0], v.Message)
+					var id uint64
+					var score float32
+					level, by := logrec.Undecided, ""
+					if pm != nil {
+						if res, ok := pm.d.MatchBytes(mbuf, drain.SearchFallback); ok {
+							id, score = uint64(res.ClusterID), float32(res.Size)
+							switch pm.labels[res.ClusterID] {
+							case LabelAnomaly:
+								level, score, by = logrec.Anomaly, 0, "drain-pretrained"
+							case LabelNormal:
+								level, score, by = logrec.Normal, 1, "drain-pretrained"
+							}
+						}
+					}
+					rw.Add(v.Time, v.Pod, v.Container, v.Message, id, mbuf, level, score, by)
+				})
+			}
 			if err != nil {
 				p.Logger.Error("dropping undecodable LOGS batch", "seq", mseq, "err", err)
 				continue
 			}
-			out = out[:0]
-			for i := range recs {
-				mbuf = p.Masker.Mask(mbuf[:0], []byte(recs[i].Message))
-				r := logrec.Result{Record: recs[i], Masked: string(mbuf)}
-				if d != nil {
-					if res, ok := d.MatchBytes(mbuf, drain.SearchFallback); ok {
-						r.TemplateID, r.Score = uint64(res.ClusterID), float32(res.Size)
-						if c, ok := d.Cluster(res.ClusterID); ok {
-							switch c.Label {
-							case LabelAnomaly:
-								r.Level, r.Score, r.DecidedBy = logrec.Anomaly, 0, "drain-pretrained"
-							case LabelNormal:
-								r.Level, r.Score, r.DecidedBy = logrec.Normal, 1, "drain-pretrained"
-							}
-						}
-					}
-				}
-				out = append(out, r)
-			}
-			if err := pub.publish(ParsedPrefix, "p-"+strconv.FormatUint(mseq, 10), mseq, s, out); err != nil {
+			if err := pub.publishRaw(ParsedPrefix, "p-"+strconv.FormatUint(mseq, 10), mseq, s, n, rw.Bytes()); err != nil {
 				return fmt.Errorf("pretrained DRAIN %s: %w", source, err)
 			}
-			p.lines.Add(int64(len(recs)))
+			p.lines.Add(int64(n))
 		}
 		// Acknowledge inputs only once their outputs are stored.
 		if err := pub.wait(ctx); err != nil {
@@ -196,4 +195,21 @@ func (p *PretrainedDrain) runSource(ctx context.Context, source string) error {
 		}
 	}
 	return nil
+}
+
+// pretrained is a loaded model with its labels indexed, so matching a line
+// costs no copy of the cluster.
+type pretrained struct {
+	d      *drain.Drain
+	labels map[int64]string
+}
+
+func newPretrained(d *drain.Drain) *pretrained {
+	p := &pretrained{d: d, labels: map[int64]string{}}
+	for _, c := range d.Clusters() {
+		if c.Label != "" {
+			p.labels[c.ID] = c.Label
+		}
+	}
+	return p
 }

@@ -138,8 +138,6 @@ func (w *WorkloadDrain) Run(ctx context.Context) error {
 		return err
 	}
 	var (
-		recs      []logrec.Record
-		out       []logrec.Result
 		mbuf      []byte
 		sinceSnap int64
 		lastSnap  = time.Now()
@@ -182,26 +180,31 @@ func (w *WorkloadDrain) Run(ctx context.Context) error {
 			sleepCtx(ctx, 200*time.Millisecond)
 		}
 		for _, m := range msgs {
-			s, rs, err := logrec.DecodeLogs(m.Data(), recs[:0])
-			recs = rs
 			mseq := msgSeq(m)
+			data := m.Data()
+			var rw logrec.ResultsWriter
+			s, n, err := logrec.PeekLogs(data)
+			if err == nil {
+				rw.Start(s, n, 2*len(data))
+				_, _, err = logrec.WalkLogs(data, func(_ *logrec.Stream, v *logrec.RecordView) {
+					mbuf = w.Masker.Mask(mbuf[:0], v.Message)
+					res := d.AddBytes(mbuf)
+					rw.Add(v.Time, v.Pod, v.Container, v.Message, uint64(res.ClusterID), mbuf, logrec.Undecided, float32(res.Size), "")
+				})
+			}
 			if err != nil {
+				// Lines of a damaged batch that were read before the damage
+				// were mined; none is passed on, since the batch is not whole.
 				w.Logger.Error("dropping undecodable LOGS batch", "seq", mseq, "subject", m.Subject(), "err", err)
 				seq, dirty = mseq, true
 				continue
 			}
-			out = out[:0]
-			for i := range recs {
-				mbuf = w.Masker.Mask(mbuf[:0], []byte(recs[i].Message))
-				res := d.AddBytes(mbuf)
-				out = append(out, logrec.Result{Record: recs[i], TemplateID: uint64(res.ClusterID), Masked: string(mbuf), Score: float32(res.Size)})
-			}
-			if err := pub.publish(ParsedPrefix, "w-"+strconv.FormatUint(mseq, 10), mseq, s, out); err != nil {
+			if err := pub.publishRaw(ParsedPrefix, "w-"+strconv.FormatUint(mseq, 10), mseq, s, n, rw.Bytes()); err != nil {
 				return fmt.Errorf("workload DRAIN: %w", err)
 			}
 			seq, dirty = mseq, true
-			w.lines.Add(int64(len(recs)))
-			sinceSnap += int64(len(recs))
+			w.lines.Add(int64(n))
+			sinceSnap += int64(n)
 		}
 		if len(msgs) > 0 {
 			if err := pub.wait(ctx); err != nil {
