@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -141,4 +143,139 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// acker acknowledges input messages once the outputs made from them are
+// stored, in the background, so a service keeps working while JetStream
+// confirms earlier batches. A lost acknowledgement is retried with the same
+// message id (see republish). The queue bounds how far processing runs ahead.
+type acker struct {
+	js     jetstream.JetStream
+	ch     chan ackItem
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type ackItem struct {
+	fut   jetstream.PubAckFuture // nil: the output was published synchronously
+	in    jetstream.Msg          // nil: nothing to acknowledge
+	flush chan struct{}
+}
+
+// newAcker's retries outlive the service's context (so a shutdown still
+// settles what was published) until close gives up after 30 s.
+func newAcker(js jetstream.JetStream, depth int) *acker {
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &acker{js: js, ch: make(chan ackItem, depth), ctx: ctx, cancel: cancel}
+	a.wg.Add(1)
+	go a.loop()
+	return a
+}
+
+func (a *acker) loop() {
+	defer a.wg.Done()
+	for it := range a.ch {
+		if it.flush != nil {
+			close(it.flush)
+			continue
+		}
+		if it.fut != nil {
+			select {
+			case <-it.fut.Ok():
+			case <-it.fut.Err():
+				if err := republish(a.ctx, a.js, it.fut.Msg()); err != nil {
+					// Not acknowledging the input makes JetStream redeliver it.
+					continue
+				}
+			case <-a.ctx.Done():
+				continue
+			}
+		}
+		if it.in != nil {
+			_ = it.in.Ack()
+		}
+	}
+}
+
+// add queues an output future and the input to acknowledge after it.
+func (a *acker) add(fut jetstream.PubAckFuture, in jetstream.Msg) {
+	a.ch <- ackItem{fut: fut, in: in}
+}
+
+// flush waits until everything queued so far is settled.
+func (a *acker) flush(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case a.ch <- ackItem{flush: done}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close settles what is queued and stops.
+func (a *acker) close() {
+	close(a.ch)
+	done := make(chan struct{})
+	go func() { a.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		a.cancel()
+		<-done
+	}
+	a.cancel()
+}
+
+// publishAsync publishes an encoded results batch and returns its future
+// (nil when it had to be published synchronously).
+func (p *resultPublisher) publishAsync(prefix, msgID string, logsSeq uint64, s logrec.Stream, n int, data []byte) (jetstream.PubAckFuture, error) {
+	m := nats.NewMsg(s.Subject(prefix))
+	m.Data = data
+	m.Header.Set(jetstream.MsgIDHeader, msgID)
+	m.Header.Set(HeaderLines, strconv.Itoa(n))
+	m.Header.Set(HeaderLogsSeq, strconv.FormatUint(logsSeq, 10))
+	fut, err := p.js.PublishMsgAsync(m)
+	if err != nil {
+		return nil, republish(context.Background(), p.js, m)
+	}
+	return fut, nil
+}
+
+// iterate feeds fn every message of c until ctx ends, pulling ahead so the
+// next batch is on its way while fn works. idle is called when no message
+// came for a while (for periodic work such as snapshots).
+func iterate(ctx context.Context, c jetstream.Consumer, logger *slog.Logger, fn func(jetstream.Msg) error, idle func()) error {
+	it, err := c.Messages(jetstream.PullMaxMessages(64))
+	if err != nil {
+		return fmt.Errorf("pull from consumer: %w", err)
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	defer it.Stop()
+	for ctx.Err() == nil {
+		m, err := it.Next(jetstream.NextMaxWait(500 * time.Millisecond))
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				break
+			}
+			if !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+				logger.Warn("pull", "err", err)
+			}
+			if idle != nil {
+				idle()
+			}
+			continue
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	return nil
 }

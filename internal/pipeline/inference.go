@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -19,6 +19,27 @@ import (
 type Scorer interface {
 	Name() string
 	Score(r *logrec.Result) float32
+}
+
+// CalibratedScorer is a Scorer that decides by its own calibrated rule: it
+// flags exactly the lines it scores below Threshold(). The inference service
+// then labels by that threshold, not by Thresholds, and rescales the
+// score piecewise-linearly so that the source's configured threshold
+// separates the stored scores the same way (scores below the scorer's
+// threshold map below the source's). So RESULTS keep one scale per source
+// while the decision stays the one `lognats eval detect` measures.
+type CalibratedScorer interface {
+	Scorer
+	Threshold() float32
+}
+
+// SelfCachingScorer is a Scorer that keeps its own per-masked-line cache
+// because its verdict also reads the raw line (e.g. its declared
+// severity); the inference service must not cache its scores by masked
+// line.
+type SelfCachingScorer interface {
+	Scorer
+	CachesLines()
 }
 
 // ScorerSource gives the scorer currently serving a source (nil: none); the
@@ -102,47 +123,31 @@ func (in *Inference) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ack := newAcker(pub.js, 64)
+	defer ack.close()
 	var rs []logrec.Result
-	for ctx.Err() == nil {
-		msgs, err := fetch(ctx, cons, 8, 500*time.Millisecond)
-		if err != nil && ctx.Err() == nil {
-			in.Logger.Warn("inference fetch", "err", err)
-			sleepCtx(ctx, 200*time.Millisecond)
+	return iterate(ctx, cons, in.Logger, func(msg jetstream.Msg) error {
+		s, out, err := logrec.DecodeResults(msg.Data(), rs[:0])
+		rs = out
+		if err != nil {
+			in.Logger.Error("dropping undecodable PARSED batch", "seq", msgSeq(msg), "err", err)
+			ack.add(nil, msg)
+			return nil
 		}
-		if len(msgs) == 0 {
-			continue
+		in.label(s.Source, rs)
+		id := msg.Headers().Get(jetstream.MsgIDHeader)
+		if id == "" {
+			id = fmt.Sprintf("parsed-%d", msgSeq(msg))
 		}
-		for _, msg := range msgs {
-			s, out, err := logrec.DecodeResults(msg.Data(), rs[:0])
-			rs = out
-			if err != nil {
-				in.Logger.Error("dropping undecodable PARSED batch", "seq", msgSeq(msg), "err", err)
-				continue
-			}
-			in.label(s.Source, rs)
-			id := msg.Headers().Get(jetstream.MsgIDHeader)
-			if id == "" {
-				id = fmt.Sprintf("parsed-%d", msgSeq(msg))
-			}
-			var logsSeq uint64
-			fmt.Sscan(msg.Headers().Get(HeaderLogsSeq), &logsSeq)
-			if err := pub.publish(ResultsPrefix, "r-"+id, logsSeq, s, rs); err != nil {
-				return fmt.Errorf("inference: %w", err)
-			}
-			in.lines.Add(int64(len(rs)))
+		logsSeq, _ := strconv.ParseUint(msg.Headers().Get(HeaderLogsSeq), 10, 64)
+		fut, err := pub.publishAsync(ResultsPrefix, "r-"+id, logsSeq, s, len(rs), logrec.AppendResults(nil, s, rs))
+		if err != nil {
+			return fmt.Errorf("inference: %w", err)
 		}
-		if err := pub.wait(ctx); err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			in.Logger.Warn("inference publish", "err", err)
-			continue
-		}
-		for _, msg := range msgs {
-			_ = msg.Ack()
-		}
-	}
-	return nil
+		ack.add(fut, msg)
+		in.lines.Add(int64(len(rs)))
+		return nil
+	}, nil)
 }
 
 func (in *Inference) label(source string, rs []logrec.Result) {
@@ -153,6 +158,12 @@ func (in *Inference) label(source string, rs []logrec.Result) {
 	th, ok := in.Thresholds[source]
 	if !ok {
 		th = in.Thresholds[logrec.SourceWorkload]
+	}
+	_, selfCached := sc.(SelfCachingScorer)
+	var own float32
+	cs, calibrated := sc.(CalibratedScorer)
+	if calibrated {
+		own = cs.Threshold()
 	}
 	for i := range rs {
 		r := &rs[i]
@@ -168,30 +179,67 @@ func (in *Inference) label(source string, rs []logrec.Result) {
 			}
 			continue
 		}
-		// A model's verdict depends only on the masked line, so repeated
-		// lines are looked up, not scored again.
-		score, hit := in.cache.get(sc, r.Masked)
-		if !hit {
+		var score float32
+		if selfCached {
 			score = sc.Score(r)
-			in.cache.put(sc, r.Masked, score)
 			r.DecidedBy = sc.Name()
 		} else {
-			r.DecidedBy = "cache"
+			// A model's verdict depends only on the masked line, so
+			// repeated lines are looked up, not scored again.
+			var hit bool
+			score, hit = in.cache.get(sc, r.Masked)
+			if !hit {
+				score = sc.Score(r)
+				in.cache.put(sc, r.Masked, score)
+				r.DecidedBy = sc.Name()
+			} else {
+				r.DecidedBy = "cache"
+			}
+		}
+		r.Level = logrec.Normal
+		if calibrated {
+			if score < own {
+				r.Level = logrec.Anomaly
+			}
+			r.Score = rescale(score, own, th)
+			continue
 		}
 		r.Score = score
-		r.Level = logrec.Normal
 		if score < th {
 			r.Level = logrec.Anomaly
 		}
 	}
 }
 
-// lineCache maps masked lines to scores for the scorer that produced them;
-// it is dropped whole when the scorer changes (a new model version).
+// rescale maps a score s on a scale where own separates anomalies to the
+// scale where th does, keeping 0, 1 and the order of scores.
+func rescale(s, own, th float32) float32 {
+	switch {
+	case own <= 0 || own >= 1:
+		return s
+	case s < own:
+		return s / own * th
+	default:
+		return th + (s-own)/(1-own)*(1-th)
+	}
+}
+
+// lineCache maps masked lines to scores, one map per scorer, so the
+// sources served by different scorers do not evict each other. A scorer is
+// compared by identity (scorers are pointers or small comparable values),
+// so a hot-swapped model starts a new map and the old one ages out. The
+// total number of lines is bounded: when it is reached, the map of the
+// scorer used least recently is dropped whole.
 type lineCache struct {
-	mu     sync.Mutex
-	scorer Scorer
-	m      map[string]float32
+	mu    sync.Mutex
+	tick  uint64
+	total int
+	per   map[Scorer]*scorerLines
+}
+
+type scorerLines struct {
+	used uint64
+	m    map[string]float32
 }
 
 const lineCacheMax = 1 << 20
@@ -199,18 +247,49 @@ const lineCacheMax = 1 << 20
 func (c *lineCache) get(sc Scorer, line string) (float32, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.scorer != sc {
+	sl := c.per[sc]
+	if sl == nil {
 		return 0, false
 	}
-	v, ok := c.m[line]
+	c.tick++
+	sl.used = c.tick
+	v, ok := sl.m[line]
 	return v, ok
 }
 
 func (c *lineCache) put(sc Scorer, line string, v float32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.scorer != sc || c.m == nil || len(c.m) >= lineCacheMax {
-		c.scorer, c.m = sc, make(map[string]float32)
+	if c.per == nil {
+		c.per = make(map[Scorer]*scorerLines)
 	}
-	c.m[line] = v
+	if c.total >= lineCacheMax {
+		c.evictLocked()
+	}
+	sl := c.per[sc]
+	if sl == nil {
+		sl = &scorerLines{m: make(map[string]float32)}
+		c.per[sc] = sl
+	}
+	c.tick++
+	sl.used = c.tick
+	if _, ok := sl.m[line]; !ok {
+		c.total++
+	}
+	sl.m[line] = v
+}
+
+// evictLocked drops the least recently used scorer's map.
+func (c *lineCache) evictLocked() {
+	var oldest Scorer
+	var sl *scorerLines
+	for k, v := range c.per {
+		if sl == nil || v.used < sl.used {
+			oldest, sl = k, v
+		}
+	}
+	if sl != nil {
+		c.total -= len(sl.m)
+		delete(c.per, oldest)
+	}
 }

@@ -137,64 +137,49 @@ func (p *PretrainedDrain) runSource(ctx context.Context, source string) error {
 		return err
 	}
 	var mbuf []byte
-	for ctx.Err() == nil {
-		msgs, err := fetch(ctx, cons, 64, 500*time.Millisecond)
-		if err != nil && ctx.Err() == nil {
-			p.Logger.Warn("pretrained DRAIN fetch", "source", source, "err", err)
-			sleepCtx(ctx, 200*time.Millisecond)
-		}
-		if len(msgs) == 0 {
-			continue
-		}
+	ack := newAcker(pub.js, 256)
+	defer ack.close()
+	return iterate(ctx, cons, p.Logger, func(msg jetstream.Msg) error {
 		pm := model.Load()
-		for _, msg := range msgs {
-			mseq := msgSeq(msg)
-			data := msg.Data()
-			var rw logrec.ResultsWriter
-			s, n, err := logrec.PeekLogs(data)
-			if err == nil {
-				rw.Start(s, n, 2*len(data))
-				_, _, err = logrec.WalkLogs(data, func(_ *logrec.Stream, v *logrec.RecordView) {
-					mbuf = p.Masker.Mask(mbuf[:0], v.Message)
-					var id uint64
-					var score float32
-					level, by := logrec.Undecided, ""
-					if pm != nil {
-						if res, ok := pm.d.MatchBytes(mbuf, drain.SearchFallback); ok {
-							id, score = uint64(res.ClusterID), float32(res.Size)
-							switch pm.labels[res.ClusterID] {
-							case LabelAnomaly:
-								level, score, by = logrec.Anomaly, 0, "drain-pretrained"
-							case LabelNormal:
-								level, score, by = logrec.Normal, 1, "drain-pretrained"
-							}
+		mseq := msgSeq(msg)
+		data := msg.Data()
+		var rw logrec.ResultsWriter
+		s, n, err := logrec.PeekLogs(data)
+		if err == nil {
+			rw.Start(s, n, 2*len(data))
+			_, _, err = logrec.WalkLogs(data, func(_ *logrec.Stream, v *logrec.RecordView) {
+				mbuf = p.Masker.Mask(mbuf[:0], v.Message)
+				var id uint64
+				var score float32
+				level, by := logrec.Undecided, ""
+				if pm != nil {
+					if res, ok := pm.d.MatchBytes(mbuf, drain.SearchFallback); ok {
+						id, score = uint64(res.ClusterID), float32(res.Size)
+						switch pm.labels[res.ClusterID] {
+						case LabelAnomaly:
+							level, score, by = logrec.Anomaly, 0, "drain-pretrained"
+						case LabelNormal:
+							level, score, by = logrec.Normal, 1, "drain-pretrained"
 						}
 					}
-					rw.Add(v.Time, v.Pod, v.Container, v.Message, id, mbuf, level, score, by)
-				})
-			}
-			if err != nil {
-				p.Logger.Error("dropping undecodable LOGS batch", "seq", mseq, "err", err)
-				continue
-			}
-			if err := pub.publishRaw(ParsedPrefix, "p-"+strconv.FormatUint(mseq, 10), mseq, s, n, rw.Bytes()); err != nil {
-				return fmt.Errorf("pretrained DRAIN %s: %w", source, err)
-			}
-			p.lines.Add(int64(n))
+				}
+				rw.Add(v.Time, v.Pod, v.Container, v.Message, id, mbuf, level, score, by)
+			})
 		}
-		// Acknowledge inputs only once their outputs are stored.
-		if err := pub.wait(ctx); err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			p.Logger.Warn("pretrained DRAIN publish", "source", source, "err", err)
-			continue
+		if err != nil {
+			p.Logger.Error("dropping undecodable LOGS batch", "seq", mseq, "err", err)
+			ack.add(nil, msg)
+			return nil
 		}
-		for _, msg := range msgs {
-			_ = msg.Ack()
+		fut, err := pub.publishAsync(ParsedPrefix, "p-"+strconv.FormatUint(mseq, 10), mseq, s, n, rw.Bytes())
+		if err != nil {
+			return fmt.Errorf("pretrained DRAIN %s: %w", source, err)
 		}
-	}
-	return nil
+		// The input is acknowledged only once its output is stored.
+		ack.add(fut, msg)
+		p.lines.Add(int64(n))
+		return nil
+	}, nil)
 }
 
 // pretrained is a loaded model with its labels indexed, so matching a line

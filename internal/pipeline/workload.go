@@ -137,6 +137,8 @@ func (w *WorkloadDrain) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ack := newAcker(pub.js, 256)
+	defer ack.close()
 	var (
 		mbuf      []byte
 		sinceSnap int64
@@ -147,7 +149,7 @@ func (w *WorkloadDrain) Run(ctx context.Context) error {
 		if !dirty {
 			return nil
 		}
-		if err := pub.wait(sctx); err != nil {
+		if err := ack.flush(sctx); err != nil {
 			return err
 		}
 		var buf bytes.Buffer
@@ -173,54 +175,48 @@ func (w *WorkloadDrain) Run(ctx context.Context) error {
 			w.Logger.Error("final workload DRAIN snapshot failed; lines since the last one will be replayed", "err", err)
 		}
 	}()
-	for ctx.Err() == nil {
-		msgs, err := fetch(ctx, cons, 64, 500*time.Millisecond)
-		if err != nil && ctx.Err() == nil {
-			w.Logger.Warn("workload DRAIN fetch", "err", err)
-			sleepCtx(ctx, 200*time.Millisecond)
-		}
-		for _, m := range msgs {
-			mseq := msgSeq(m)
-			data := m.Data()
-			var rw logrec.ResultsWriter
-			s, n, err := logrec.PeekLogs(data)
-			if err == nil {
-				rw.Start(s, n, 2*len(data))
-				_, _, err = logrec.WalkLogs(data, func(_ *logrec.Stream, v *logrec.RecordView) {
-					mbuf = w.Masker.Mask(mbuf[:0], v.Message)
-					res := d.AddBytes(mbuf)
-					rw.Add(v.Time, v.Pod, v.Container, v.Message, uint64(res.ClusterID), mbuf, logrec.Undecided, float32(res.Size), "")
-				})
-			}
-			if err != nil {
-				// Lines of a damaged batch that were read before the damage
-				// were mined; none is passed on, since the batch is not whole.
-				w.Logger.Error("dropping undecodable LOGS batch", "seq", mseq, "subject", m.Subject(), "err", err)
-				seq, dirty = mseq, true
-				continue
-			}
-			if err := pub.publishRaw(ParsedPrefix, "w-"+strconv.FormatUint(mseq, 10), mseq, s, n, rw.Bytes()); err != nil {
-				return fmt.Errorf("workload DRAIN: %w", err)
-			}
-			seq, dirty = mseq, true
-			w.lines.Add(int64(n))
-			sinceSnap += int64(n)
-		}
-		if len(msgs) > 0 {
-			if err := pub.wait(ctx); err != nil {
-				if ctx.Err() != nil {
-					break
-				}
-				return fmt.Errorf("workload DRAIN: %w", err)
-			}
-			_ = msgs[len(msgs)-1].Ack()
-			w.templates.Store(int64(d.Len()))
-		}
+	maybeSnapshot := func() {
 		if dirty && (sinceSnap >= w.SnapshotLines || time.Since(lastSnap) >= w.SnapshotEvery) {
 			if err := snapshot(ctx); err != nil && ctx.Err() == nil {
 				w.Logger.Error("workload DRAIN snapshot failed", "err", err)
 			}
 		}
+	}
+	err = iterate(ctx, cons, w.Logger, func(m jetstream.Msg) error {
+		mseq := msgSeq(m)
+		data := m.Data()
+		var rw logrec.ResultsWriter
+		s, n, err := logrec.PeekLogs(data)
+		if err == nil {
+			rw.Start(s, n, 2*len(data))
+			_, _, err = logrec.WalkLogs(data, func(_ *logrec.Stream, v *logrec.RecordView) {
+				mbuf = w.Masker.Mask(mbuf[:0], v.Message)
+				res := d.AddBytes(mbuf)
+				rw.Add(v.Time, v.Pod, v.Container, v.Message, uint64(res.ClusterID), mbuf, logrec.Undecided, float32(res.Size), "")
+			})
+		}
+		if err != nil {
+			// Lines of a damaged batch read before the damage were mined;
+			// none is passed on, since the batch is not whole.
+			w.Logger.Error("dropping undecodable LOGS batch", "seq", mseq, "subject", m.Subject(), "err", err)
+			ack.add(nil, m)
+			seq, dirty = mseq, true
+			return nil
+		}
+		fut, err := pub.publishAsync(ParsedPrefix, "w-"+strconv.FormatUint(mseq, 10), mseq, s, n, rw.Bytes())
+		if err != nil {
+			return fmt.Errorf("workload DRAIN: %w", err)
+		}
+		ack.add(fut, m)
+		seq, dirty = mseq, true
+		w.lines.Add(int64(n))
+		w.templates.Store(int64(d.Len()))
+		sinceSnap += int64(n)
+		maybeSnapshot()
+		return nil
+	}, maybeSnapshot)
+	if err != nil {
+		return err
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return nil
