@@ -19,6 +19,7 @@ func (a *app) pretrainCmd() *cobra.Command {
 		Short: "Build pretrained models for control-plane, Rancher and Longhorn logs and store them",
 	}
 	cmd.AddCommand(a.pretrainDrainCmd())
+	cmd.AddCommand(a.pretrainNulogCmd())
 	return cmd
 }
 

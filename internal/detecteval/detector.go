@@ -110,7 +110,69 @@ func TrainWith(ctx context.Context, raw []string, cfg Config, mk Masker, mn Mine
 	if err != nil {
 		return nil, fmt.Errorf("detector model: %w", err)
 	}
-	return &Detector{cfg: cfg, masker: mk, miner: mn, model: model, cache: nulog.NewCache(1 << 16), levels: newLevelParser()}, nil
+	return newDetector(cfg, mk, mn, model), nil
+}
+
+// DefaultCacheLines is the capacity of a detector's NuLog score cache.
+const DefaultCacheLines = 1 << 16
+
+func newDetector(cfg Config, mk Masker, mn Miner, model *nulog.Model) *Detector {
+	return &Detector{cfg: cfg, masker: mk, miner: mn, model: model, cache: nulog.NewCache(DefaultCacheLines), levels: newLevelParser()}
+}
+
+// Rule returns the rule the detector flags lines by.
+func (d *Detector) Rule() Rule { return d.cfg.Rule }
+
+// MaskConfig returns the masking the detector was trained with; lines must
+// be masked the same way before Familiarity.
+func (d *Detector) MaskConfig() mask.Config { return d.cfg.Mask }
+
+// Mask masks a raw line as the detector was trained.
+func (d *Detector) Mask(raw string) string { return d.masker.MaskString(raw) }
+
+// Cache returns the detector's NuLog score cache (per masked line).
+func (d *Detector) Cache() *nulog.Cache { return d.cache }
+
+// SetCache replaces the score cache, e.g. with one loaded from the model
+// store (nulog.LoadCache checks it was written for this model). Not safe
+// while scoring.
+func (d *Detector) SetCache(c *nulog.Cache) { d.cache = c }
+
+// Familiarity is the half of the evidence that depends on the masked line
+// alone, so callers may cache it per masked line.
+type Familiarity struct {
+	Score nulog.Score
+	Low   bool // NuLog score below the calibrated threshold
+	Novel bool // no template learned in training fits the line
+}
+
+// Familiarity scores a masked line (through the score cache) and matches
+// it against the learned templates.
+func (d *Detector) Familiarity(masked string) Familiarity {
+	s, ok := d.cache.Get(masked)
+	if !ok {
+		s = d.model.ScoreLine(masked)
+		d.cache.Put(masked, s)
+	}
+	return Familiarity{Score: s, Low: d.model.Anomaly(s), Novel: !d.miner.Known(masked)}
+}
+
+// Flag applies the detector's rule to a raw line given its familiarity. It
+// is Classify's verdict for one line. Every rule needs the line to be
+// unfamiliar, so the raw line (severity, problem words) is only read then.
+func (d *Detector) Flag(raw string, f Familiarity) bool {
+	if !f.Low && !f.Novel {
+		return false
+	}
+	return d.cfg.Rule.flag(d.verdict(raw, f).evidence())
+}
+
+func (d *Detector) verdict(raw string, f Familiarity) Verdict {
+	v := Verdict{Score: f.Score, Low: f.Low, Novel: f.Novel}
+	v.Level = levelNames[d.levels.level(raw)]
+	v.Problem = hasProblemWord(strings.ToLower(raw))
+	v.Flagged = d.cfg.Rule.flag(v.evidence())
+	return v
 }
 
 // Model returns the trained NuLog model.
@@ -128,12 +190,7 @@ func (d *Detector) Classify(ctx context.Context, raw []string) ([]Verdict, error
 	}
 	out := make([]Verdict, len(raw))
 	for i := range raw {
-		v := Verdict{Score: scores[i], Low: d.model.Anomaly(scores[i]), Novel: !d.miner.Known(masked[i])}
-		lv := d.levels.level(raw[i])
-		v.Level = levelNames[lv]
-		v.Problem = hasProblemWord(strings.ToLower(raw[i]))
-		v.Flagged = d.cfg.Rule.flag(v.evidence())
-		out[i] = v
+		out[i] = d.verdict(raw[i], Familiarity{Score: scores[i], Low: d.model.Anomaly(scores[i]), Novel: !d.miner.Known(masked[i])})
 	}
 	return out, nil
 }

@@ -123,7 +123,8 @@ type testLine struct {
 	text string
 }
 
-func readLines(path string) ([]string, error) {
+// ReadLines reads a log file's lines, trailing CR removed.
+func ReadLines(path string) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
@@ -166,7 +167,7 @@ func prepare(o Options) (train []string, test []testLine, labels Labels, err err
 	for _, f := range o.Train {
 		f = filepath.Clean(f)
 		inTrain[f] = true
-		lines, err := readLines(f)
+		lines, err := ReadLines(f)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("eval detect: %w", err)
 		}
@@ -184,7 +185,7 @@ func prepare(o Options) (train []string, test []testLine, labels Labels, err err
 		if inTrain[f] {
 			continue
 		}
-		lines, err := readLines(f)
+		lines, err := ReadLines(f)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("eval detect: %w", err)
 		}
