@@ -201,7 +201,11 @@ func readResults(ctx context.Context, js jetstream.JetStream) ([]logrec.Result, 
 		if err != nil {
 			return out, fmt.Errorf("read RESULTS: %w", err)
 		}
-		_, rs, err := logrec.DecodeResults(m.Data(), nil)
+		body, err := pipeline.Payload(m.Headers(), m.Data(), nil)
+		if err != nil {
+			continue
+		}
+		_, rs, err := logrec.DecodeResults(body, nil)
 		if err != nil {
 			continue
 		}

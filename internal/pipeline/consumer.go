@@ -76,7 +76,7 @@ func (p *resultPublisher) publish(prefix, msgID string, logsSeq uint64, s logrec
 // publishRaw publishes an encoded results batch of n lines.
 func (p *resultPublisher) publishRaw(prefix, msgID string, logsSeq uint64, s logrec.Stream, n int, data []byte) error {
 	m := nats.NewMsg(s.Subject(prefix))
-	m.Data = data
+	encodePayload(m, data)
 	m.Header.Set(jetstream.MsgIDHeader, msgID)
 	m.Header.Set(HeaderLines, strconv.Itoa(n))
 	m.Header.Set(HeaderLogsSeq, strconv.FormatUint(logsSeq, 10))
@@ -237,7 +237,7 @@ func (a *acker) close() {
 // (nil when it had to be published synchronously).
 func (p *resultPublisher) publishAsync(prefix, msgID string, logsSeq uint64, s logrec.Stream, n int, data []byte) (jetstream.PubAckFuture, error) {
 	m := nats.NewMsg(s.Subject(prefix))
-	m.Data = data
+	encodePayload(m, data)
 	m.Header.Set(jetstream.MsgIDHeader, msgID)
 	m.Header.Set(HeaderLines, strconv.Itoa(n))
 	m.Header.Set(HeaderLogsSeq, strconv.FormatUint(logsSeq, 10))

@@ -126,9 +126,18 @@ func (in *Inference) Run(ctx context.Context) error {
 	ack := newAcker(pub.js, 64)
 	defer ack.close()
 	var rs []logrec.Result
+	var zbuf []byte
 	return iterate(ctx, cons, in.Logger, func(msg jetstream.Msg) error {
-		s, out, err := logrec.DecodeResults(msg.Data(), rs[:0])
-		rs = out
+		data, err := Payload(msg.Headers(), msg.Data(), zbuf)
+		if msg.Headers().Get(HeaderEncoding) != "" {
+			zbuf = data[:0] // reuse only our own decompression buffer
+		}
+		var s logrec.Stream
+		if err == nil {
+			var out []logrec.Result
+			s, out, err = logrec.DecodeResults(data, rs[:0])
+			rs = out
+		}
 		if err != nil {
 			in.Logger.Error("dropping undecodable PARSED batch", "seq", msgSeq(msg), "err", err)
 			ack.add(nil, msg)

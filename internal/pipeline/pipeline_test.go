@@ -134,7 +134,11 @@ func resultsCount(t *testing.T, js jetstream.JetStream) (lines int64, perLogsSeq
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, rs, err := logrec.DecodeResults(m.Data(), nil)
+		body, err := pipeline.Payload(m.Headers(), m.Data(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rs, err := logrec.DecodeResults(body, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -136,15 +136,22 @@ func (p *PretrainedDrain) runSource(ctx context.Context, source string) error {
 	if err != nil {
 		return err
 	}
-	var mbuf []byte
+	var mbuf, zbuf []byte
 	ack := newAcker(pub.js, 256)
 	defer ack.close()
 	return iterate(ctx, cons, p.Logger, func(msg jetstream.Msg) error {
 		pm := model.Load()
 		mseq := msgSeq(msg)
-		data := msg.Data()
+		data, err := Payload(msg.Headers(), msg.Data(), zbuf)
+		if msg.Headers().Get(HeaderEncoding) != "" {
+			zbuf = data[:0] // reuse only our own decompression buffer
+		}
 		var rw logrec.ResultsWriter
-		s, n, err := logrec.PeekLogs(data)
+		var s logrec.Stream
+		var n int
+		if err == nil {
+			s, n, err = logrec.PeekLogs(data)
+		}
 		if err == nil {
 			rw.Start(s, n, 2*len(data))
 			_, _, err = logrec.WalkLogs(data, func(_ *logrec.Stream, v *logrec.RecordView) {

@@ -44,7 +44,11 @@ func (p *Publisher) Publish(ctx context.Context, s logrec.Stream, recs []logrec.
 		return nil
 	}
 	msg := nats.NewMsg(s.Subject(LogsPrefix))
-	msg.Data = logrec.AppendLogs(make([]byte, 0, 64+len(recs)*96), s, recs)
+	size := 64
+	for i := range recs {
+		size += len(recs[i].Message) + len(recs[i].Pod) + len(recs[i].Container) + 16
+	}
+	encodePayload(msg, logrec.AppendLogs(make([]byte, 0, size), s, recs))
 	msg.Header.Set(HeaderLines, strconv.Itoa(len(recs)))
 	// A unique id lets a retried publish be deduplicated by JetStream.
 	msg.Header.Set(jetstream.MsgIDHeader, nuid.Next())

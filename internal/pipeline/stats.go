@@ -116,6 +116,7 @@ type Stats struct {
 	Logger        *slog.Logger
 
 	mu    sync.Mutex
+	zbuf  []byte // guarded by mu
 	st    statsState
 	ready chan struct{}
 }
@@ -247,7 +248,10 @@ func (s *Stats) onLogs(ctx context.Context, logs jetstream.Stream, m jetstream.M
 		var recs []logrec.Record
 		raw, gerr := logs.GetMsg(ctx, seq)
 		if gerr == nil {
-			_, recs, gerr = logrec.DecodeLogs(raw.Data, nil)
+			var body []byte
+			if body, gerr = Payload(raw.Header, raw.Data, nil); gerr == nil {
+				_, recs, gerr = logrec.DecodeLogs(body, nil)
+			}
 		}
 		if gerr != nil {
 			s.Logger.Warn("uncountable LOGS batch", "seq", seq, "err", gerr)
@@ -274,7 +278,15 @@ func (s *Stats) onResults(m jetstream.Msg) {
 	var key InsightKey
 	var cur *Counts
 	now := time.Now().Unix()
-	err := logrec.WalkResults(m.Data(), func(st *logrec.Stream, r *logrec.ResultView) {
+	data, err := Payload(m.Headers(), m.Data(), s.zbuf)
+	if err != nil {
+		s.Logger.Warn("undecodable RESULTS batch", "seq", seq, "err", err)
+		return
+	}
+	if m.Headers().Get(HeaderEncoding) != "" {
+		s.zbuf = data[:0]
+	}
+	err = logrec.WalkResults(data, func(st *logrec.Stream, r *logrec.ResultView) {
 		s.st.Processed++
 		t := now
 		if r.Time != 0 {

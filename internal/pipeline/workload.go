@@ -140,6 +140,7 @@ func (w *WorkloadDrain) Run(ctx context.Context) error {
 	ack := newAcker(pub.js, 256)
 	defer ack.close()
 	var (
+		zbuf      []byte
 		mbuf      []byte
 		sinceSnap int64
 		lastSnap  = time.Now()
@@ -184,9 +185,16 @@ func (w *WorkloadDrain) Run(ctx context.Context) error {
 	}
 	err = iterate(ctx, cons, w.Logger, func(m jetstream.Msg) error {
 		mseq := msgSeq(m)
-		data := m.Data()
+		data, err := Payload(m.Headers(), m.Data(), zbuf)
+		if m.Headers().Get(HeaderEncoding) != "" {
+			zbuf = data[:0] // reuse only our own decompression buffer
+		}
 		var rw logrec.ResultsWriter
-		s, n, err := logrec.PeekLogs(data)
+		var s logrec.Stream
+		var n int
+		if err == nil {
+			s, n, err = logrec.PeekLogs(data)
+		}
 		if err == nil {
 			rw.Start(s, n, 2*len(data))
 			_, _, err = logrec.WalkLogs(data, func(_ *logrec.Stream, v *logrec.RecordView) {
