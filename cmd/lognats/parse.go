@@ -18,6 +18,7 @@ import (
 
 	"github.com/lognats/lognats/internal/drain"
 	"github.com/lognats/lognats/internal/mask"
+	"github.com/lognats/lognats/internal/modelstore"
 )
 
 // miningConfig is the --config file of `lognats parse` and `lognats eval
@@ -120,8 +121,12 @@ type parseOptions struct {
 	config      string
 }
 
-func newParseCmd() *cobra.Command {
+// parseSaver stores a mined model; the app provides it so parse can --save.
+type parseSaver func(cmd *cobra.Command, ref string, d *drain.Drain, sum parseSummary) error
+
+func newParseCmd(save parseSaver) *cobra.Command {
 	var opts parseOptions
+	var saveRef string
 	cmd := &cobra.Command{
 		Use:   "parse FILE|-",
 		Short: "Mine log templates from a file or standard input",
@@ -131,16 +136,35 @@ largest first, or a JSON document with --json, or a one-line summary with
 --quiet.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, sum, err := runParse(cmd, args[0], opts)
+			if saveRef != "" {
+				// Check the reference before spending time mining.
+				m, err := modelstore.ParseModel(saveRef)
+				if err != nil {
+					return fmt.Errorf("invalid --save: %w", err)
+				}
+				if m.Kind != "drain" {
+					return fmt.Errorf("invalid --save %q: parse produces DRAIN models, use drain/SCOPE", saveRef)
+				}
+			}
+			d, sum, err := runParse(cmd, args[0], opts)
 			if err != nil {
 				return err
 			}
-			return printParse(cmd.OutOrStdout(), sum, opts)
+			if err := printParse(cmd.OutOrStdout(), sum, opts); err != nil {
+				return err
+			}
+			if saveRef != "" {
+				return save(cmd, saveRef, d, sum)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&opts.json, "json", false, "print the templates as JSON")
 	cmd.Flags().BoolVar(&opts.quiet, "quiet", false, "print only a one-line summary: lines, templates, seconds, lines/s")
 	cmd.Flags().StringVar(&opts.config, "config", "", "JSON file with mask and drain settings ({\"mask\":{...},\"drain\":{...}})")
+	if save != nil {
+		cmd.Flags().StringVar(&saveRef, "save", "", "store the mined model as a new version of drain/SCOPE (prints the new reference)")
+	}
 	return cmd
 }
 
