@@ -49,10 +49,14 @@ type Options struct {
 // of Accepted, Skipped or Rejected; Truncated and Replaced count lines that
 // were also altered.
 type Stats struct {
-	Accepted, Skipped, Truncated, Replaced, Rejected int64
+	Accepted  int64 `json:"accepted"`
+	Skipped   int64 `json:"skipped"`
+	Truncated int64 `json:"truncated"`
+	Replaced  int64 `json:"replaced"`
+	Rejected  int64 `json:"rejected"`
 	// Errors holds the first MaxErrors rejection reasons, each starting
 	// with "line N: ".
-	Errors []string
+	Errors []string `json:"errors"`
 }
 
 // Lines is the number of input lines seen.
