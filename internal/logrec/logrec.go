@@ -484,3 +484,24 @@ func PeekLogs(b []byte) (Stream, int, error) {
 	n := d.count()
 	return s, n, d.err
 }
+
+// PeekResults reads only the stream and record count of a results batch.
+func PeekResults(b []byte) (Stream, int, error) {
+	d := decoder{b: b}
+	s := d.header(kindResult)
+	n := d.count()
+	return s, n, d.err
+}
+
+// AddRaw is Add with the decider as bytes (passing a result through).
+func (w *ResultsWriter) AddRaw(t int64, pod, container, message []byte, templateID uint64, masked []byte, level Level, score float32, decidedBy []byte) {
+	b := binary.AppendVarint(w.buf, t)
+	b = appendBytes(b, pod)
+	b = appendBytes(b, container)
+	b = appendBytes(b, message)
+	b = binary.AppendUvarint(b, templateID)
+	b = appendBytes(b, masked)
+	b = append(b, byte(level))
+	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(score))
+	w.buf = appendBytes(b, decidedBy)
+}

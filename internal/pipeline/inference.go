@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -125,7 +126,6 @@ func (in *Inference) Run(ctx context.Context) error {
 	}
 	ack := newAcker(pub.js, 64)
 	defer ack.close()
-	var rs []logrec.Result
 	var zbuf []byte
 	return iterate(ctx, cons, in.Logger, func(msg jetstream.Msg) error {
 		data, err := Payload(msg.Headers(), msg.Data(), zbuf)
@@ -133,90 +133,132 @@ func (in *Inference) Run(ctx context.Context) error {
 			zbuf = data[:0] // reuse only our own decompression buffer
 		}
 		var s logrec.Stream
+		var n int
+		var rw logrec.ResultsWriter
 		if err == nil {
-			var out []logrec.Result
-			s, out, err = logrec.DecodeResults(data, rs[:0])
-			rs = out
+			s, n, err = logrec.PeekResults(data)
+		}
+		if err == nil {
+			l := in.labelerFor(s.Source)
+			rw.Start(s, n, len(data)+n*4)
+			// Lines pass through as bytes; only lines a model must read
+			// become strings.
+			err = logrec.WalkResults(data, func(_ *logrec.Stream, v *logrec.ResultView) {
+				if v.Level != logrec.Undecided {
+					rw.AddRaw(v.Time, v.Pod, v.Container, v.Message, v.TemplateID, v.Masked, v.Level, v.Score, v.DecidedBy)
+					return
+				}
+				r := logrec.Result{TemplateID: v.TemplateID, Score: v.Score}
+				if l.needsText() {
+					r.Record = logrec.Record{Pod: string(v.Pod), Container: string(v.Container), Message: string(v.Message)}
+					if v.Time != 0 {
+						r.Time = time.Unix(0, v.Time).UTC()
+					}
+					r.Masked = string(v.Masked)
+				}
+				l.decide(&r)
+				rw.Add(v.Time, v.Pod, v.Container, v.Message, v.TemplateID, v.Masked, r.Level, r.Score, r.DecidedBy)
+			})
 		}
 		if err != nil {
 			in.Logger.Error("dropping undecodable PARSED batch", "seq", msgSeq(msg), "err", err)
 			ack.add(nil, msg)
 			return nil
 		}
-		in.label(s.Source, rs)
 		id := msg.Headers().Get(jetstream.MsgIDHeader)
 		if id == "" {
 			id = fmt.Sprintf("parsed-%d", msgSeq(msg))
 		}
 		logsSeq, _ := strconv.ParseUint(msg.Headers().Get(HeaderLogsSeq), 10, 64)
-		fut, err := pub.publishAsync(ResultsPrefix, "r-"+id, logsSeq, s, len(rs), logrec.AppendResults(nil, s, rs))
+		fut, err := pub.publishAsync(ResultsPrefix, "r-"+id, logsSeq, s, n, rw.Bytes())
 		if err != nil {
 			return fmt.Errorf("inference: %w", err)
 		}
 		ack.add(fut, msg)
-		in.lines.Add(int64(len(rs)))
+		in.lines.Add(int64(n))
 		return nil
 	}, nil)
 }
 
 func (in *Inference) label(source string, rs []logrec.Result) {
-	var sc Scorer
+	l := in.labelerFor(source)
+	for i := range rs {
+		if rs[i].Level == logrec.Undecided {
+			l.decide(&rs[i])
+		}
+	}
+}
+
+// labeler decides lines of one source with the scorer serving it now.
+type labeler struct {
+	in         *Inference
+	sc         Scorer
+	th, own    float32
+	selfCached bool
+	calibrated bool
+}
+
+func (in *Inference) labelerFor(source string) labeler {
+	l := labeler{in: in}
 	if in.Scorers != nil {
-		sc = in.Scorers.Scorer(source)
+		l.sc = in.Scorers.Scorer(source)
 	}
 	th, ok := in.Thresholds[source]
 	if !ok {
 		th = in.Thresholds[logrec.SourceWorkload]
 	}
-	_, selfCached := sc.(SelfCachingScorer)
-	var own float32
-	cs, calibrated := sc.(CalibratedScorer)
-	if calibrated {
-		own = cs.Threshold()
+	l.th = th
+	_, l.selfCached = l.sc.(SelfCachingScorer)
+	if cs, ok := l.sc.(CalibratedScorer); ok {
+		l.calibrated, l.own = true, cs.Threshold()
 	}
-	for i := range rs {
-		r := &rs[i]
-		if r.Level != logrec.Undecided {
-			continue
-		}
-		if sc == nil {
-			r.Score = in.Rule.Score(r)
-			r.DecidedBy = in.Rule.Name()
-			r.Level = logrec.Normal
-			if r.Score < RuleThreshold {
-				r.Level = logrec.Anomaly
-			}
-			continue
-		}
-		var score float32
-		if selfCached {
-			score = sc.Score(r)
-			r.DecidedBy = sc.Name()
-		} else {
-			// A model's verdict depends only on the masked line, so
-			// repeated lines are looked up, not scored again.
-			var hit bool
-			score, hit = in.cache.get(sc, r.Masked)
-			if !hit {
-				score = sc.Score(r)
-				in.cache.put(sc, r.Masked, score)
-				r.DecidedBy = sc.Name()
-			} else {
-				r.DecidedBy = "cache"
-			}
-		}
+	return l
+}
+
+// needsText says whether decide reads the line's text (a model does; the
+// DRAIN rule needs only the template id and count).
+func (l *labeler) needsText() bool { return l.sc != nil }
+
+// decide labels one undecided line.
+func (l *labeler) decide(r *logrec.Result) {
+	in, sc := l.in, l.sc
+	if sc == nil {
+		r.Score = in.Rule.Score(r)
+		r.DecidedBy = in.Rule.Name()
 		r.Level = logrec.Normal
-		if calibrated {
-			if score < own {
-				r.Level = logrec.Anomaly
-			}
-			r.Score = rescale(score, own, th)
-			continue
-		}
-		r.Score = score
-		if score < th {
+		if r.Score < RuleThreshold {
 			r.Level = logrec.Anomaly
 		}
+		return
+	}
+	var score float32
+	if l.selfCached {
+		score = sc.Score(r)
+		r.DecidedBy = sc.Name()
+	} else {
+		// A model's verdict depends only on the masked line, so
+		// repeated lines are looked up, not scored again.
+		var hit bool
+		score, hit = in.cache.get(sc, r.Masked)
+		if !hit {
+			score = sc.Score(r)
+			in.cache.put(sc, r.Masked, score)
+			r.DecidedBy = sc.Name()
+		} else {
+			r.DecidedBy = "cache"
+		}
+	}
+	r.Level = logrec.Normal
+	if l.calibrated {
+		if score < l.own {
+			r.Level = logrec.Anomaly
+		}
+		r.Score = rescale(score, l.own, l.th)
+		return
+	}
+	r.Score = score
+	if score < l.th {
+		r.Level = logrec.Anomaly
 	}
 }
 
