@@ -176,7 +176,15 @@ func (w *WorkloadDrain) Run(ctx context.Context) error {
 			w.Logger.Error("final workload DRAIN snapshot failed; lines since the last one will be replayed", "err", err)
 		}
 	}()
+	var reported int
+	var reportedAt time.Time
 	maybeSnapshot := func() {
+		// `lognats status` reads the template count from the state bucket;
+		// keep it fresh between snapshots, at most once a second.
+		if n := d.Len(); n != reported && time.Since(reportedAt) >= time.Second {
+			publishTemplates(ctx, js, "workload", n)
+			reported, reportedAt = n, time.Now()
+		}
 		if dirty && (sinceSnap >= w.SnapshotLines || time.Since(lastSnap) >= w.SnapshotEvery) {
 			if err := snapshot(ctx); err != nil && ctx.Err() == nil {
 				w.Logger.Error("workload DRAIN snapshot failed", "err", err)
