@@ -96,7 +96,7 @@ func Prepare(corpus, tmp string, seed int64) (Plan, error) {
 	// episodes to ingest.
 	p.Generated, p.Dir = true, tmp
 	train := filepath.Join(tmp, "train")
-	if _, err := loggen.WriteFiles(train, loggen.Config{Seed: seed + 1, Lines: 3000, FailureEpisodes: -1, Sources: corpusSources}); err != nil {
+	if err := writeNormal(train, loggen.Config{Seed: seed + 1, Lines: 3000, FailureEpisodes: -1, Sources: corpusSources}); err != nil {
 		return p, err
 	}
 	live := filepath.Join(tmp, "live")
@@ -110,6 +110,48 @@ func Prepare(corpus, tmp string, seed int64) (Plan, error) {
 	}
 	p.Labels = filepath.Join(live, "line-labels.tsv")
 	return p, nil
+}
+
+// writeNormal writes SOURCE.log files of generated lines, leaving out
+// every line labelled as part of a failure episode: pretrained templates
+// must come from normal traffic only.
+func writeNormal(dir string, cfg loggen.Config) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	files := map[string]*bufio.Writer{}
+	var closers []*os.File
+	defer func() {
+		for _, f := range closers {
+			f.Close()
+		}
+	}()
+	err := loggen.Generate(cfg, func(l loggen.Line) error {
+		if l.Failure {
+			return nil
+		}
+		w := files[l.Source]
+		if w == nil {
+			f, err := os.Create(filepath.Join(dir, l.Source+".log"))
+			if err != nil {
+				return err
+			}
+			closers = append(closers, f)
+			w = bufio.NewWriter(f)
+			files[l.Source] = w
+		}
+		_, err := w.WriteString(l.Message + "\n")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("generate training lines: %w", err)
+	}
+	for _, w := range files {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

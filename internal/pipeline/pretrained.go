@@ -162,6 +162,11 @@ func (p *PretrainedDrain) runSource(ctx context.Context, source string) error {
 				if pm != nil {
 					if res, ok := pm.d.MatchBytes(mbuf, drain.SearchFallback); ok {
 						id, score = uint64(res.ClusterID), float32(res.Size)
+						if !pm.specific[res.ClusterID] {
+							// A template that is mostly wildcards fits nearly any
+							// line of its length: no evidence for a verdict.
+							id, score = 0, 0
+						}
 						switch pm.labels[res.ClusterID] {
 						case LabelAnomaly:
 							level, score, by = logrec.Anomaly, 0, "drain-pretrained"
@@ -193,12 +198,25 @@ func (p *PretrainedDrain) runSource(ctx context.Context, source string) error {
 // costs no copy of the cluster.
 type pretrained struct {
 	d      *drain.Drain
-	labels map[int64]string
+	labels map[int64]string // only specific templates carry a label here
+	// specific marks templates with at least half their tokens constant.
+	specific map[int64]bool
 }
 
 func newPretrained(d *drain.Drain) *pretrained {
-	p := &pretrained{d: d, labels: map[int64]string{}}
+	p := &pretrained{d: d, labels: map[int64]string{}, specific: map[int64]bool{}}
+	param := d.Config().ParamString
 	for _, c := range d.Clusters() {
+		constant := 0
+		for _, t := range c.Tokens {
+			if t != param {
+				constant++
+			}
+		}
+		if constant == 0 || 2*constant < len(c.Tokens) {
+			continue
+		}
+		p.specific[c.ID] = true
 		if c.Label != "" {
 			p.labels[c.ID] = c.Label
 		}
