@@ -67,9 +67,7 @@ func (c Config) withDefaults() Config {
 	if c.FailureEpisodes == 0 {
 		c.FailureEpisodes = defaultEpisodes
 	}
-	if c.FailureEpisodes < 0 {
-		c.FailureEpisodes = 0
-	}
+	// Negative stays negative (not 0), so applying defaults twice keeps "none".
 	if len(c.Sources) == 0 {
 		c.Sources = logrec.Sources()
 	}

@@ -35,25 +35,6 @@ func durable(ctx context.Context, js jetstream.JetStream, stream, name, filter s
 	return c, nil
 }
 
-// fetch pulls up to n messages, waiting at most wait; "no messages" is not an error.
-func fetch(ctx context.Context, c jetstream.Consumer, n int, wait time.Duration) ([]jetstream.Msg, error) {
-	batch, err := c.Fetch(n, jetstream.FetchMaxWait(wait))
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, err
-	}
-	var msgs []jetstream.Msg
-	for m := range batch.Messages() {
-		msgs = append(msgs, m)
-	}
-	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
-		return msgs, err
-	}
-	return msgs, nil
-}
-
 // resultPublisher publishes derived batches with a message id, so that a
 // batch replayed after a crash is dropped by JetStream's deduplication.
 type resultPublisher struct {
