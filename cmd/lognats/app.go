@@ -40,7 +40,7 @@ type app struct {
 func (a *app) bindGlobalFlags(root *cobra.Command) {
 	f := root.PersistentFlags()
 	f.StringVar(&a.dataDir, "data", "./lognats-data", "data folder (embedded NATS store, lock, discovery file)")
-	f.StringVar(&a.natsURL, "nats", "", "external NATS URL(s), comma-separated; default: the `lognats serve` on --data, else an embedded server")
+	f.StringVar(&a.natsURL, "nats", "", "external NATS URL(s), comma-separated; default: the lognats serve that owns --data, else an embedded server")
 	f.StringVar(&a.client.User, "nats-user", "", "NATS user")
 	f.StringVar(&a.client.Password, "nats-password", "", "NATS password")
 	f.StringVar(&a.client.Token, "nats-token", "", "NATS token")
@@ -49,7 +49,7 @@ func (a *app) bindGlobalFlags(root *cobra.Command) {
 	f.StringVar(&a.client.TLSCert, "tls-cert", "", "client TLS certificate")
 	f.StringVar(&a.client.TLSKey, "tls-key", "", "client TLS key")
 	f.StringVar(&a.client.TLSCA, "tls-ca", "", "CA certificate to verify the NATS server")
-	f.StringVar(&a.natsListen, "nats-listen", "127.0.0.1:4222", "listen address of the embedded NATS server started by `serve`")
+	f.StringVar(&a.natsListen, "nats-listen", "127.0.0.1:4222", "listen address of the embedded NATS server started by serve")
 	f.StringVar(&a.natsSync, "nats-sync", natsx.DefaultSyncInterval.String(), "embedded JetStream fsync policy: always, or an interval such as 1s")
 	f.BoolVar(&a.json, "json", false, "machine-readable JSON output")
 	f.StringVar(&a.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
@@ -74,8 +74,11 @@ func (a *app) setup(cmd *cobra.Command) error {
 	}
 	a.sync = p
 	a.listenSet = cmd.Flags().Changed("nats-listen")
-	if a.store.Keep == 0 {
-		return errors.New("invalid --keep 0: keep at least 1 version, or -1 for all")
+	if a.store.Keep == 0 || a.store.Keep < -1 {
+		return fmt.Errorf("invalid --keep %d: keep at least 1 version, or -1 for all", a.store.Keep)
+	}
+	if a.store.Replicas < 1 || a.store.Replicas > 5 {
+		return fmt.Errorf("invalid --replicas %d: want 1 to 5", a.store.Replicas)
 	}
 	return nil
 }
@@ -108,6 +111,12 @@ func (c *conn) Close() {
 // else an embedded server on --data for the life of this command.
 func (a *app) connect(ctx context.Context, role string) (*conn, error) {
 	name := "lognats-" + role
+	// Services reconnect forever; a one-off command gives up after about a
+	// minute rather than hang on a server that went away.
+	a.client.MaxReconnects = 0
+	if role != "serve" && role != "run" && role != "demo" {
+		a.client.MaxReconnects = 15
+	}
 	if a.natsURL != "" {
 		cc := a.client
 		cc.URLs, cc.Name = a.natsURL, name

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -70,20 +71,34 @@ func (a *app) ingestCmd() *cobra.Command {
 			} else {
 				st, err = ingest.ReadPlain(ctx, r, d, pub, opt)
 			}
-			if ferr := pub.Flush(ctx); err == nil {
+			// Even when interrupted, wait (briefly) for what was sent, so the
+			// stored count below is true.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+			if ferr := pub.Flush(fctx); err == nil {
 				err = ferr
 			}
+			cancel()
+			stored := pub.Acked()
 			secs := time.Since(start).Seconds()
 			if a.json {
-				_ = writeJSON(cmd.OutOrStdout(), map[string]any{"stats": st, "seconds": secs})
+				_ = writeJSON(cmd.OutOrStdout(), map[string]any{"stats": st, "stored": stored, "seconds": secs})
 			} else {
 				for _, e := range st.Errors {
 					fmt.Fprintln(cmd.ErrOrStderr(), "warning:", e)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "accepted=%d skipped=%d truncated=%d replaced=%d rejected=%d seconds=%.2f lines/s=%.0f\n",
-					st.Accepted, st.Skipped, st.Truncated, st.Replaced, st.Rejected, secs, float64(st.Accepted)/max(secs, 1e-9))
+				fmt.Fprintf(cmd.OutOrStdout(), "accepted=%d stored=%d skipped=%d truncated=%d replaced=%d rejected=%d seconds=%.2f lines/s=%.0f\n",
+					st.Accepted, stored, st.Skipped, st.Truncated, st.Replaced, st.Rejected, secs, float64(stored)/max(secs, 1e-9))
 			}
-			return err
+			if err != nil {
+				return fmt.Errorf("ingest incomplete: %d of %d accepted lines were stored (lines are batched per workload, so do not resume by line number): %w", stored, st.Accepted, err)
+			}
+			if st.Accepted == 0 && st.Rejected > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("every line was rejected (%d)", st.Rejected)}
+			}
+			if stored != st.Accepted {
+				return fmt.Errorf("only %d of %d accepted lines were stored", stored, st.Accepted)
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()

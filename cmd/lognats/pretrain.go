@@ -61,6 +61,10 @@ func (a *app) pretrainDrainCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if st.NormalLines == 0 || st.Templates == 0 {
+				// An empty model would replace a good current one.
+				return fmt.Errorf("no usable lines in --normal files: nothing to learn from")
+			}
 			return a.withStore(cmd.Context(), "pretrain", func(s *modelstore.Store) error {
 				v, err := pipeline.StorePretrained(cmd.Context(), s, source, d, st)
 				if err != nil {

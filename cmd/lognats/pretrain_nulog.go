@@ -56,8 +56,13 @@ The last line printed is the new version, e.g. nulog/rancher@v2.`,
 				}
 				lines = append(lines, l...)
 			}
-			if len(lines) == 0 {
-				return fmt.Errorf("no lines in %s", strings.Join(files, ", "))
+			if maxEx < 0 {
+				return fmt.Errorf("invalid --max-examples %d: want 0 (default) or more", maxEx)
+			}
+			// Too little data gives a model that flags everything or nothing;
+			// refusing keeps a good current model from being replaced by it.
+			if distinct := countDistinct(lines); distinct < minTrainingLines {
+				return fmt.Errorf("only %d distinct lines in %s: a model needs at least %d", distinct, strings.Join(files, ", "), minTrainingLines)
 			}
 			m := pipeline.NuLogModel(source)
 			cfg := detecteval.DefaultConfig()
@@ -119,4 +124,15 @@ The last line printed is the new version, e.g. nulog/rancher@v2.`,
 	f.IntVar(&maxEx, "max-examples", 0, "training budget in line passes (0: the default)")
 	_ = cmd.MarkFlagRequired("source")
 	return cmd
+}
+
+// minTrainingLines is the fewest distinct lines a model is trained on.
+const minTrainingLines = 50
+
+func countDistinct(lines []string) int {
+	seen := make(map[string]struct{}, len(lines))
+	for _, l := range lines {
+		seen[l] = struct{}{}
+	}
+	return len(seen)
 }

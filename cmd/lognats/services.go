@@ -35,8 +35,8 @@ func (p *pipelineFlags) bind(cmd *cobra.Command) {
 	f.Int64Var(&p.streams.LogsMaxBytes, "logs-max-bytes", -1, "size limit of the LOGS stream in bytes (-1: none)")
 	f.DurationVar(&p.streams.ResultsMaxAge, "results-max-age", 24*time.Hour, "how long PARSED and RESULTS keep lines")
 	f.Int64Var(&p.streams.ResultsMaxByte, "results-max-bytes", -1, "size limit of the RESULTS stream in bytes (-1: none)")
-	f.Int64Var(&p.snapshotLines, "snapshot-lines", 200_000, "workload DRAIN: snapshot after this many lines")
-	f.DurationVar(&p.snapshotEvery, "snapshot-every", 30*time.Second, "workload DRAIN: snapshot at least this often while lines arrive")
+	f.Int64Var(&p.snapshotLines, "snapshot-lines", 1_000_000, "workload DRAIN: snapshot after this many lines")
+	f.DurationVar(&p.snapshotEvery, "snapshot-every", 2*time.Minute, "workload DRAIN: snapshot at least this often while lines arrive")
 	f.StringArrayVar(&p.thresholds, "threshold", nil, "anomaly threshold per source, SOURCE=VALUE (repeatable; defaults: control-plane=0.6 rancher=0.6 longhorn=0.8 workload=0.7)")
 	f.Float64Var(&p.rareCount, "rare-count", 1, "DRAIN rule: a template seen at most this many times is an anomaly")
 	f.StringVar(&p.cpuProfile, "cpuprofile", "", "write a CPU profile of this process to the file")
@@ -45,6 +45,14 @@ func (p *pipelineFlags) bind(cmd *cobra.Command) {
 }
 
 func (p *pipelineFlags) thresholdMap() (pipeline.Thresholds, error) {
+	switch {
+	case p.rareCount < 1:
+		return nil, fmt.Errorf("invalid --rare-count %v: want 1 or more", p.rareCount)
+	case p.snapshotLines < 1:
+		return nil, fmt.Errorf("invalid --snapshot-lines %d: want 1 or more", p.snapshotLines)
+	case p.snapshotEvery < time.Second:
+		return nil, fmt.Errorf("invalid --snapshot-every %s: want 1s or more", p.snapshotEvery)
+	}
 	th := pipeline.DefaultThresholds()
 	for _, kv := range p.thresholds {
 		k, v, ok := strings.Cut(kv, "=")

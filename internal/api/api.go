@@ -23,6 +23,7 @@ import (
 type Publisher interface {
 	ingest.Sink
 	Flush(ctx context.Context) error
+	Connected() bool
 }
 
 // Server holds the API's dependencies.
@@ -88,6 +89,12 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "unknown source %q: want one of %s", d.Source, strings.Join(logrec.Sources(), ", "))
 		return
 	}
+	// Refuse at once while NATS is unreachable: holding the request would
+	// make clients time out and retry, storing the lines twice.
+	if !s.Publisher.Connected() {
+		writeError(w, http.StatusServiceUnavailable, "NATS is not connected; retry later")
+		return
+	}
 	maxBody := s.MaxBody
 	if maxBody == 0 {
 		maxBody = 1 << 30
@@ -103,7 +110,9 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 	} else {
 		st, err = ingest.ReadPlain(r.Context(), body, d, s.Publisher, ingest.Options{})
 	}
-	if ferr := s.Publisher.Flush(r.Context()); err == nil {
+	fctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	if ferr := s.Publisher.Flush(fctx); err == nil {
 		err = ferr
 	}
 	if err != nil {
@@ -114,7 +123,11 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, code, map[string]any{"error": err.Error(), "stats": st})
 		return
 	}
-	writeJSON(w, http.StatusOK, IngestResponse{Stats: st, Seconds: time.Since(start).Seconds()})
+	code := http.StatusOK
+	if st.Accepted == 0 && st.Rejected > 0 {
+		code = http.StatusBadRequest // nothing usable in the request
+	}
+	writeJSON(w, code, IngestResponse{Stats: st, Seconds: time.Since(start).Seconds()})
 }
 
 func parseFilter(q map[string][]string) (pipeline.InsightFilter, error) {

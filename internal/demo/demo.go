@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lognats/lognats/internal/logrec"
 	"github.com/lognats/lognats/internal/loggen"
+	"github.com/lognats/lognats/internal/logrec"
 	"github.com/lognats/lognats/internal/pipeline"
 )
 
@@ -81,7 +81,14 @@ func Prepare(corpus, tmp string, seed int64) (Plan, error) {
 			if _, err := os.Stat(normal); err != nil {
 				return p, fmt.Errorf("corpus %s: %w", corpus, err)
 			}
-			p.Pretrain[src] = []string{normal}
+			// Hold out part of the normal lines, so the report can say how
+			// many normal lines were flagged, not only which failures were.
+			train, test, err := splitBlocks(normal, tmp)
+			if err != nil {
+				return p, err
+			}
+			p.Pretrain[src] = []string{train}
+			p.Ingest = append(p.Ingest, Input{Path: test, Source: src})
 			failures := filepath.Join(corpus, src+"-failures.log")
 			if _, err := os.Stat(failures); err == nil {
 				p.Ingest = append(p.Ingest, Input{Path: failures, Source: src})
@@ -110,6 +117,30 @@ func Prepare(corpus, tmp string, seed int64) (Plan, error) {
 	}
 	p.Labels = filepath.Join(live, "line-labels.tsv")
 	return p, nil
+}
+
+// splitBlocks cuts a file into blocks of 100 lines: the first 70 of each
+// train, the last 30 are held out (the split `lognats eval detect` uses).
+func splitBlocks(path, tmp string) (train, test string, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", err
+	}
+	base := strings.TrimSuffix(filepath.Base(path), ".log")
+	train = filepath.Join(tmp, base+".train.log")
+	test = filepath.Join(tmp, base+".heldout.log")
+	var tr, te strings.Builder
+	for i, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+		if i%100 < 70 {
+			tr.WriteString(line + "\n")
+		} else {
+			te.WriteString(line + "\n")
+		}
+	}
+	if err := os.WriteFile(train, []byte(tr.String()), 0o644); err != nil {
+		return "", "", err
+	}
+	return train, test, os.WriteFile(test, []byte(te.String()), 0o644)
 }
 
 // writeNormal writes SOURCE.log files of generated lines, leaving out

@@ -8,7 +8,7 @@ import (
 var (
 	// ErrInvalidName is returned for a kind, scope, bucket or reference that
 	// cannot be used; names are checked before they reach NATS.
-	ErrInvalidName = errors.New("invalid model name")
+	ErrInvalidName = errors.New("invalid name")
 	// ErrNotFound is returned when a model or version does not exist.
 	ErrNotFound = errors.New("model not found")
 	// ErrCurrentVersion is returned when asked to delete the current version.

@@ -270,6 +270,15 @@ func (s *Store) Put(ctx context.Context, m Model, r io.Reader, opts PutOptions) 
 		Opts:        &jetstream.ObjectMetaOptions{ChunkSize: s.chunk},
 	}, src)
 	if err != nil {
+		// The put may have failed after its metadata was stored (e.g. the
+		// caller gave up while acknowledgements were in flight): remove
+		// whatever is there, so a failed put never leaves a version behind.
+		// Chunks without metadata are left to GC.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if derr := obs.Delete(cctx, name); derr == nil {
+			_ = s.purgeMeta(cctx, bucket, name)
+		}
+		cancel()
 		return Version{}, fmt.Errorf("put object %s/%s: %w", bucket, name, err)
 	}
 	// Ask the server what it holds rather than trusting our own bookkeeping:
@@ -718,6 +727,13 @@ func (s *Store) Delete(ctx context.Context, r Ref, force bool) error {
 	dctx, cancel := withDefaultTimeout(ctx, 30*time.Second)
 	defer cancel()
 	obs := s.obs(r.Kind)
+	if r.Version == cur {
+		// Forced delete of the current version: drop the pointer first, so
+		// no reader is ever sent to a missing object.
+		if err := s.kv.Delete(dctx, currentKey(r.Model)); err != nil {
+			return fmt.Errorf("remove current pointer of %s: %w", r.Model, err)
+		}
+	}
 	if err := obs.Delete(dctx, r.ObjectName()); err != nil {
 		if errors.Is(err, jetstream.ErrObjectNotFound) {
 			return fmt.Errorf("%w: %s", ErrNotFound, r)

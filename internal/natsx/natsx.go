@@ -88,6 +88,14 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	}
 	if port == 0 {
 		port = server.RANDOM_PORT
+	} else {
+		// The server would retry a taken port for its whole startup
+		// timeout; checking first gives an immediate, clear error.
+		l, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("embedded nats-server cannot listen on --nats-listen %s: %w", cfg.Listen, err)
+		}
+		l.Close()
 	}
 	if cfg.MaxPayload == 0 {
 		cfg.MaxPayload = 8 << 20
@@ -150,7 +158,11 @@ type ClientConfig struct {
 	TLSKey      string
 	TLSCA       string
 	ConnectWait time.Duration // how long the first connect may take; default 5s
-	Logger      *slog.Logger
+	// MaxReconnects bounds reconnect attempts after a lost connection; 0
+	// means forever (services). Short-lived commands set a bound so they
+	// fail instead of waiting for a server that is gone for good.
+	MaxReconnects int
+	Logger        *slog.Logger
 }
 
 // Connect dials the server(s). The first connect fails fast with a clear
@@ -170,7 +182,7 @@ func Connect(ctx context.Context, cfg ClientConfig) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name(cfg.Name),
 		nats.Timeout(cfg.ConnectWait),
-		nats.MaxReconnects(-1),
+		nats.MaxReconnects(maxReconnects(cfg.MaxReconnects)),
 		nats.CustomReconnectDelay(func(attempts int) time.Duration {
 			d := time.Duration(1<<min(attempts, 6)) * 100 * time.Millisecond // 200ms .. 6.4s
 			return d + time.Duration(rand.Int64N(int64(d/4)+1))
@@ -248,4 +260,11 @@ func redact(urls string) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+func maxReconnects(n int) int {
+	if n > 0 {
+		return n
+	}
+	return -1 // forever
 }

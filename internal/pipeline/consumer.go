@@ -95,6 +95,9 @@ func (p *resultPublisher) wait(ctx context.Context) error {
 func republish(ctx context.Context, js jetstream.JetStream, m *nats.Msg) error {
 	var err error
 	for attempt := 0; ; attempt++ {
+		if js.Conn().IsClosed() {
+			return fmt.Errorf("publish %s: %w", m.Subject, nats.ErrConnectionClosed)
+		}
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		_, err = js.PublishMsg(pctx, &nats.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data})
 		cancel()

@@ -64,7 +64,7 @@ func (r RareTemplateRule) Name() string { return "rule:rare-template" }
 
 // Score implements Scorer.
 func (r RareTemplateRule) Score(res *logrec.Result) float32 {
-	if res.TemplateID == 0 {
+	if res.TemplateID == 0 && res.Score == 0 {
 		return 0
 	}
 	maxc := r.MaxCount
@@ -102,6 +102,43 @@ type Inference struct {
 
 	lines atomic.Int64
 	cache lineCache
+	// unmatched counts masked lines no pretrained template fitted, per
+	// source (only the Run goroutine uses it).
+	unmatched map[string]map[string]seenLine
+}
+
+type seenLine struct {
+	count float32
+	last  int64 // log time of the last occurrence, unix seconds
+}
+
+// seenQuiet is how long a line must be absent to count as rare again: a
+// failure that comes back after a quiet spell is news again.
+const seenQuiet = 10 * 60
+
+// unmatchedMax bounds the per-source counts; past it they start over.
+const unmatchedMax = 200_000
+
+func (in *Inference) seen(source string, masked []byte, t int64) float32 {
+	if in.unmatched == nil {
+		in.unmatched = map[string]map[string]seenLine{}
+	}
+	m := in.unmatched[source]
+	if m == nil || len(m) >= unmatchedMax {
+		m = map[string]seenLine{}
+		in.unmatched[source] = m
+	}
+	sec := t / 1e9
+	e := m[string(masked)]
+	if t != 0 && e.last != 0 && sec-e.last > seenQuiet {
+		e.count = 0
+	}
+	e.count++
+	if t != 0 {
+		e.last = sec
+	}
+	m[string(masked)] = e
+	return e.count
 }
 
 // Lines reports progress.
@@ -149,6 +186,11 @@ func (in *Inference) Run(ctx context.Context) error {
 					return
 				}
 				r := logrec.Result{TemplateID: v.TemplateID, Score: v.Score}
+				if v.TemplateID == 0 && !l.needsText() {
+					// No pretrained template fits: for the rule, the masked
+					// line is its own template, rare until it repeats.
+					r.Score = in.seen(s.Source, v.Masked, v.Time)
+				}
 				if l.needsText() {
 					r.Record = logrec.Record{Pod: string(v.Pod), Container: string(v.Container), Message: string(v.Message)}
 					if v.Time != 0 {

@@ -98,5 +98,8 @@ func (p *Publisher) Flush(ctx context.Context) error {
 	}
 }
 
+// Connected reports whether the connection is up right now.
+func (p *Publisher) Connected() bool { return p.js.Conn().IsConnected() }
+
 // Acked is the number of lines JetStream has acknowledged.
 func (p *Publisher) Acked() int64 { return p.lines.Load() }

@@ -454,6 +454,9 @@ func (s *Stats) Recent(f InsightFilter, limit int) []AnomalyLine {
 // ReadStatus reads the last status the stats service stored.
 func ReadStatus(ctx context.Context, js jetstream.JetStream) (Status, error) {
 	kv, err := js.KeyValue(ctx, StateBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		return Status{}, nil // nothing has run here yet
+	}
 	if err != nil {
 		return Status{}, fmt.Errorf("open %s: %w", StateBucket, err)
 	}
@@ -473,14 +476,20 @@ func ReadStatus(ctx context.Context, js jetstream.JetStream) (Status, error) {
 
 // Templates sums the template counts services reported.
 func Templates(ctx context.Context, js jetstream.JetStream) (map[string]int64, error) {
+	out := map[string]int64{}
 	kv, err := js.KeyValue(ctx, StateBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		return out, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", StateBucket, err)
 	}
-	out := map[string]int64{}
 	keys, err := kv.ListKeysFiltered(ctx, "templates.>")
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return out, nil
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list template counts: %w", err)
 	}
 	for k := range keys.Keys() {
 		e, err := kv.Get(ctx, k)

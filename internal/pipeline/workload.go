@@ -39,8 +39,8 @@ type WorkloadDrain struct {
 	Store         *modelstore.Store
 	Masker        *mask.Masker
 	Config        drain.Config
-	SnapshotLines int64         // default 200,000
-	SnapshotEvery time.Duration // default 30s
+	SnapshotLines int64         // default 1,000,000
+	SnapshotEvery time.Duration // default 2m (with 5 kept versions, 10 minutes of history)
 	Logger        *slog.Logger
 
 	lines     atomic.Int64
@@ -96,10 +96,10 @@ func (w *WorkloadDrain) load(ctx context.Context) (*drain.Drain, uint64, error) 
 // Run consumes until ctx ends, then writes a last snapshot.
 func (w *WorkloadDrain) Run(ctx context.Context) error {
 	if w.SnapshotLines == 0 {
-		w.SnapshotLines = 200_000
+		w.SnapshotLines = 1_000_000
 	}
 	if w.SnapshotEvery == 0 {
-		w.SnapshotEvery = 30 * time.Second
+		w.SnapshotEvery = 2 * time.Minute
 	}
 	if w.Masker == nil {
 		w.Masker = mask.Default()
