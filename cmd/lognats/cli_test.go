@@ -388,3 +388,30 @@ func TestBadInputCLI(t *testing.T) {
 		mustCLI(t, "--data", data, "models", "ls")
 	})
 }
+
+func TestGetIntoLinksAndDevices(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	tmp := t.TempDir()
+	model := writeRandom(t, filepath.Join(tmp, "m"), 50_000)
+	mustCLI(t, "--data", data, "models", "put", "drain/x", filepath.Join(tmp, "m"))
+	// A dangling relative symlink: the model lands at its target, the link stays.
+	os.Symlink("real/t.bin", filepath.Join(tmp, "link.bin"))
+	os.Mkdir(filepath.Join(tmp, "real"), 0o755)
+	mustCLI(t, "--data", data, "models", "get", "drain/x", "-o", filepath.Join(tmp, "link.bin"))
+	if fi, err := os.Lstat(filepath.Join(tmp, "link.bin")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatal("get replaced the symlink")
+	}
+	if got, _ := os.ReadFile(filepath.Join(tmp, "real", "t.bin")); !bytes.Equal(got, model) {
+		t.Fatal("symlink target does not hold the model")
+	}
+	// A full device: the error is reported and the device node survives.
+	if _, err := os.Stat("/dev/full"); err == nil {
+		r := runCLI(t, "--data", data, "models", "get", "drain/x", "-o", "/dev/full")
+		if r.code == 0 || !strings.Contains(r.stderr, "no space left") {
+			t.Fatalf("get -o /dev/full: exit %d, %q", r.code, r.stderr)
+		}
+		if fi, err := os.Stat("/dev/full"); err != nil || fi.Mode()&os.ModeDevice == 0 {
+			t.Fatal("/dev/full is no longer a device")
+		}
+	}
+}

@@ -33,6 +33,8 @@ func (a *app) demoCmd() *cobra.Command {
 					return err
 				}
 				a.dataDir = dir
+				// A temporary folder goes with the demo; use --data to keep it.
+				defer os.RemoveAll(dir)
 			}
 			corpus := ""
 			if !generate {

@@ -142,7 +142,11 @@ func (a *app) statusCmd() *cobra.Command {
 			}
 			fmt.Fprintln(w, "lag (messages pending / unacknowledged):")
 			for _, l := range rep.Lag {
-				fmt.Fprintf(w, "  %-28s %d / %d\n", l.Service, l.Pending, l.Unacked)
+				state := ""
+				if !l.Online {
+					state = "  (not running)"
+				}
+				fmt.Fprintf(w, "  %-32s %d / %d%s\n", l.Service, l.Pending, l.Unacked, state)
 			}
 			fmt.Fprintf(w, "  %-28s %d / %d (LOGS / RESULTS batches not yet counted)\n", "stats", rep.StatsLagLogs, rep.StatsLagRes)
 			return nil

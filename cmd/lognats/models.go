@@ -155,6 +155,32 @@ func (a *app) modelsGetCmd() *cobra.Command {
 // getToFile streams into a temp file beside out and renames it only after
 // the digest is checked, so a failed get never leaves a partial file.
 func getToFile(ctx context.Context, s *modelstore.Store, r modelstore.Ref, out string) (modelstore.Version, error) {
+	// Write through a symlink to its target, and straight into devices and
+	// FIFOs: renaming over them would replace the link or the device node.
+	for range 40 { // follow links, dangling ones included
+		lst, err := os.Lstat(out)
+		if err != nil || lst.Mode()&os.ModeSymlink == 0 {
+			break
+		}
+		target, err := os.Readlink(out)
+		if err != nil {
+			return modelstore.Version{}, fmt.Errorf("read link %s: %w", out, err)
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(out), target)
+		}
+		out = target
+	}
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(out); err == nil {
+		if !st.Mode().IsRegular() {
+			if st.IsDir() {
+				return modelstore.Version{}, fmt.Errorf("output %s is a directory", out)
+			}
+			return getToDevice(ctx, s, r, out)
+		}
+		mode = st.Mode().Perm()
+	}
 	rd, err := s.Open(ctx, r)
 	if err != nil {
 		return modelstore.Version{}, err
@@ -185,6 +211,9 @@ func getToFile(ctx context.Context, s *modelstore.Store, r modelstore.Ref, out s
 	}
 	if err := tmp.Close(); err != nil {
 		return rd.Version, fmt.Errorf("close %s: %w", tmp.Name(), err)
+	}
+	if err := os.Chmod(tmp.Name(), mode); err != nil {
+		return rd.Version, fmt.Errorf("chmod %s: %w", tmp.Name(), err)
 	}
 	if err := os.Rename(tmp.Name(), out); err != nil {
 		return rd.Version, fmt.Errorf("rename into %s: %w", out, err)
@@ -458,4 +487,18 @@ func (a *app) modelsGCCmd() *cobra.Command {
 	}
 	cmd.Flags().DurationVar(&grace, "grace", modelstore.DefaultGCGrace, "leave orphan chunks younger than this alone (a put may still be running)")
 	return cmd
+}
+
+// getToDevice streams a version into an existing non-regular file (a device
+// or FIFO); there is nothing to rename, so write errors are reported as such.
+func getToDevice(ctx context.Context, s *modelstore.Store, r modelstore.Ref, out string) (modelstore.Version, error) {
+	f, err := os.OpenFile(out, os.O_WRONLY, 0)
+	if err != nil {
+		return modelstore.Version{}, fmt.Errorf("open output %s: %w", out, err)
+	}
+	v, err := s.Get(ctx, r, f)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close output %s: %w", out, cerr)
+	}
+	return v, err
 }
