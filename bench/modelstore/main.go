@@ -32,6 +32,7 @@ func main() {
 	syncs := flag.String("sync", "1s", "embedded --nats-sync policies to compare, comma-separated (e.g. always,100ms,1s,2m)")
 	dir := flag.String("dir", "", "scratch folder on the disk to measure (default: a temp dir)")
 	chunk := flag.Int("chunk", modelstore.DefaultChunkSize, "object chunk size in bytes")
+	flag.BoolVar(&inProcess, "inprocess", false, "connect to the embedded server in-process instead of over loopback TCP")
 	flag.Parse()
 	if err := run(*sizes, *runs, *syncs, *dir, *chunk); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
@@ -115,6 +116,9 @@ func fileWrite(path string, data []byte) (float64, error) {
 	return mbps(len(data), d), os.Remove(path)
 }
 
+// inProcess connects the benchmark's client without a socket (-inprocess).
+var inProcess bool
+
 func storeRoundTrip(dir string, policy natsx.SyncPolicy, data []byte, chunk uint32) (put, get float64, err error) {
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
@@ -124,7 +128,12 @@ func storeRoundTrip(dir string, policy natsx.SyncPolicy, data []byte, chunk uint
 		return 0, 0, err
 	}
 	defer emb.Shutdown()
-	nc, err := nats.Connect(emb.ClientURL())
+	var nc *nats.Conn
+	if inProcess {
+		nc, err = nats.Connect("", emb.InProcess())
+	} else {
+		nc, err = nats.Connect(emb.ClientURL())
+	}
 	if err != nil {
 		return 0, 0, err
 	}

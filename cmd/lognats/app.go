@@ -151,7 +151,7 @@ func (a *app) connect(ctx context.Context, role string) (*conn, error) {
 		return nil, err
 	}
 	c := &conn{emb: emb, lock: lock, url: emb.ClientURL()}
-	cc := natsx.ClientConfig{URLs: emb.ClientURL(), Name: name, Logger: a.logger}
+	cc := natsx.ClientConfig{URLs: emb.ClientURL(), Name: name, Logger: a.logger, Extra: []nats.Option{emb.InProcess()}}
 	if c.nc, err = natsx.Connect(ctx, cc); err != nil {
 		c.Close()
 		return nil, err

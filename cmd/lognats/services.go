@@ -105,6 +105,9 @@ func (a *app) startServices(ctx context.Context, c *conn, store *modelstore.Stor
 		if a.natsURL != "" {
 			cc.URLs = a.natsURL
 		}
+		if c.emb != nil {
+			cc.Extra = []nats.Option{c.emb.InProcess()} // no socket to our own server
+		}
 		nc, err := natsx.Connect(ctx, cc)
 		if err == nil {
 			conns = append(conns, nc)

@@ -135,6 +135,10 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	return &Embedded{srv: srv, logger: cfg.Logger}, nil
 }
 
+// InProcess is a client option that connects to this server without a
+// socket: same-process clients skip the kernel on every message.
+func (e *Embedded) InProcess() nats.Option { return nats.InProcessServer(e.srv) }
+
 // ClientURL is the URL other processes use to reach this server.
 func (e *Embedded) ClientURL() string { return e.srv.ClientURL() }
 
@@ -162,6 +166,8 @@ type ClientConfig struct {
 	// means forever (services). Short-lived commands set a bound so they
 	// fail instead of waiting for a server that is gone for good.
 	MaxReconnects int
+	// Extra options, e.g. Embedded.InProcess for a same-process server.
+	Extra []nats.Option
 	Logger        *slog.Logger
 }
 
@@ -202,6 +208,7 @@ func Connect(ctx context.Context, cfg ClientConfig) (*nats.Conn, error) {
 			logger.Warn("nats async error", "subject", subj, "err", err)
 		}),
 	}
+	opts = append(opts, cfg.Extra...)
 	if cfg.User != "" || cfg.Password != "" {
 		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
 	}
