@@ -458,6 +458,11 @@ func (w *ResultsWriter) Start(s Stream, n int, size int) {
 
 // Add appends one result.
 func (w *ResultsWriter) Add(t int64, pod, container, message []byte, templateID uint64, masked []byte, level Level, score float32, decidedBy string) {
+	w.buf = appendString(w.head(t, pod, container, message, templateID, masked, level, score), decidedBy)
+}
+
+// head appends every field of a result but the decider.
+func (w *ResultsWriter) head(t int64, pod, container, message []byte, templateID uint64, masked []byte, level Level, score float32) []byte {
 	b := binary.AppendVarint(w.buf, t)
 	b = appendBytes(b, pod)
 	b = appendBytes(b, container)
@@ -465,8 +470,7 @@ func (w *ResultsWriter) Add(t int64, pod, container, message []byte, templateID 
 	b = binary.AppendUvarint(b, templateID)
 	b = appendBytes(b, masked)
 	b = append(b, byte(level))
-	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(score))
-	w.buf = appendString(b, decidedBy)
+	return binary.LittleEndian.AppendUint32(b, math.Float32bits(score))
 }
 
 // Bytes returns the encoded batch.
@@ -495,13 +499,5 @@ func PeekResults(b []byte) (Stream, int, error) {
 
 // AddRaw is Add with the decider as bytes (passing a result through).
 func (w *ResultsWriter) AddRaw(t int64, pod, container, message []byte, templateID uint64, masked []byte, level Level, score float32, decidedBy []byte) {
-	b := binary.AppendVarint(w.buf, t)
-	b = appendBytes(b, pod)
-	b = appendBytes(b, container)
-	b = appendBytes(b, message)
-	b = binary.AppendUvarint(b, templateID)
-	b = appendBytes(b, masked)
-	b = append(b, byte(level))
-	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(score))
-	w.buf = appendBytes(b, decidedBy)
+	w.buf = appendBytes(w.head(t, pod, container, message, templateID, masked, level, score), decidedBy)
 }

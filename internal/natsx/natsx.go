@@ -167,8 +167,8 @@ type ClientConfig struct {
 	// fail instead of waiting for a server that is gone for good.
 	MaxReconnects int
 	// Extra options, e.g. Embedded.InProcess for a same-process server.
-	Extra []nats.Option
-	Logger        *slog.Logger
+	Extra  []nats.Option
+	Logger *slog.Logger
 }
 
 // Connect dials the server(s). The first connect fails fast with a clear
