@@ -415,3 +415,43 @@ func TestGetIntoLinksAndDevices(t *testing.T) {
 		}
 	}
 }
+
+// natsCLI finds the standard `nats` command (natscli), which .ci/run installs.
+func natsCLI() string {
+	if p, err := exec.LookPath("nats"); err == nil {
+		return p
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		if p := filepath.Join(home, "go", "bin", "nats"); fileExists(p) {
+			return p
+		}
+	}
+	return ""
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// TestStandardNATSCLIReadsModels: a version is a plain object and the
+// pointer a plain KV value, readable without lognats.
+func TestStandardNATSCLIReadsModels(t *testing.T) {
+	nats := natsCLI()
+	if nats == "" {
+		t.Skip("natscli not installed (go install github.com/nats-io/natscli/nats@v0.5.0)")
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	tmp := t.TempDir()
+	srv := startServe(t, data, natstest.FreePort(t), natstest.FreePort(t))
+	model := writeRandom(t, filepath.Join(tmp, "m"), 3<<20)
+	mustCLI(t, "--data", data, "models", "put", "nulog/rancher", filepath.Join(tmp, "m"), "--meta", "score=0.9")
+	out := filepath.Join(tmp, "got")
+	if b, err := exec.Command(nats, "--server", srv.natsURL, "object", "get", "opnilogmodelbucket", "nulog/rancher/v1", "--output", out, "--force").CombinedOutput(); err != nil {
+		t.Fatalf("nats object get: %v\n%s", err, b)
+	}
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, model) {
+		t.Fatal("nats object get returned different bytes")
+	}
+	b, err := exec.Command(nats, "--server", srv.natsURL, "kv", "get", "lognats-models", "current.nulog.rancher", "--raw").Output()
+	if err != nil || !strings.Contains(string(b), `"object":"nulog/rancher/v1"`) {
+		t.Fatalf("nats kv get: %v %s", err, b)
+	}
+}
