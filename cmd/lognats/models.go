@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -398,6 +399,9 @@ func (a *app) modelsWatchCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var m *modelstore.Model
 			if len(args) == 1 {
+				if strings.Contains(args[0], "@") {
+					return fmt.Errorf("watch follows a model, not a version: use %s", args[0][:strings.Index(args[0], "@")])
+				}
 				mm, err := modelstore.ParseModel(args[0])
 				if err != nil {
 					return err

@@ -81,9 +81,18 @@ type IngestResponse struct {
 // every accepted line.
 func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	switch q.Get("format") {
+	case "", "ndjson", "text":
+	default:
+		writeError(w, http.StatusBadRequest, "unknown format %q: want ndjson or text", q.Get("format"))
+		return
+	}
 	d := ingest.Defaults{Source: q.Get("source"), Cluster: q.Get("cluster"), Namespace: q.Get("namespace"), Workload: q.Get("workload"), Pod: q.Get("pod"), Container: q.Get("container")}
 	if ns, name, ok := strings.Cut(d.Workload, "/"); ok && d.Namespace == "" {
 		d.Namespace, d.Workload = ns, name
+	}
+	if d.Cluster == "" {
+		d.Cluster = "local" // as `lognats ingest` does
 	}
 	if d.Source != "" && !logrec.ValidSource(d.Source) {
 		writeError(w, http.StatusBadRequest, "unknown source %q: want one of %s", d.Source, strings.Join(logrec.Sources(), ", "))
@@ -165,8 +174,8 @@ func parseFilter(q map[string][]string) (pipeline.InsightFilter, error) {
 		return f, err
 	}
 	if v := get("step"); v != "" {
-		if f.Step, err = time.ParseDuration(v); err != nil || f.Step <= 0 {
-			return f, fmt.Errorf("invalid step=%q: want a duration like 1m or 1h", v)
+		if f.Step, err = time.ParseDuration(v); err != nil || f.Step < time.Minute || f.Step%time.Minute != 0 {
+			return f, fmt.Errorf("invalid step=%q: want whole minutes, like 1m or 1h (insights are kept per minute)", v)
 		}
 	}
 	return f, nil

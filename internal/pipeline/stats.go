@@ -370,6 +370,9 @@ func (s *Stats) snapshot(ctx context.Context, obs jetstream.ObjectStore, kv jets
 			return last, fmt.Errorf("store stats snapshot: %w", err)
 		}
 	}
+	if bytes.Equal(b, last) {
+		return b, nil // nothing new: an idle server writes nothing
+	}
 	sb, _ := json.Marshal(status)
 	if _, err := kv.Put(ctx, "status", sb); err != nil {
 		return b, fmt.Errorf("store status: %w", err)
