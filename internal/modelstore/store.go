@@ -295,7 +295,7 @@ func (s *Store) Put(ctx context.Context, m Model, r io.Reader, opts PutOptions) 
 		}
 		ver.Current = moved
 	}
-	if err := s.Prune(ctx, m); err != nil {
+	if err := s.retire(ctx, ver); err != nil {
 		s.logger.Warn("retention failed", "model", m.String(), "err", err)
 	}
 	return ver, nil
@@ -782,6 +782,22 @@ func (s *Store) Promote(ctx context.Context, r Ref) (Version, error) {
 	}
 	v.Current = true
 	return v, nil
+}
+
+// retire removes the version that putting v pushed out of retention
+// (v - Keep), unless it is current. Earlier ones went with earlier puts;
+// whatever a failed or concurrent put left over, GC's full Prune removes.
+// This keeps a put from listing the whole bucket.
+func (s *Store) retire(ctx context.Context, v Version) error {
+	if s.cfg.Keep < 0 || v.Version <= uint64(s.cfg.Keep) {
+		return nil
+	}
+	old := Ref{Model: v.Model, Version: v.Version - uint64(s.cfg.Keep)}
+	err := s.Delete(ctx, old, false)
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCurrentVersion) {
+		return nil
+	}
+	return err
 }
 
 // Prune applies retention to m: the newest Keep versions and the current one stay.
