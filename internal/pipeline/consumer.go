@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lognats/lognats/internal/logrec"
+	"github.com/lognats/lognats/internal/mask"
 )
 
 // durable creates (or binds to) a shared durable pull consumer; copies of a
@@ -262,4 +263,43 @@ func iterate(ctx context.Context, c jetstream.Consumer, logger *slog.Logger, fn 
 		}
 	}
 	return nil
+}
+
+// logsMiner turns LOGS batches into PARSED batches: it decompresses, masks
+// every line and lets mine fill in the template fields. Both DRAIN services
+// use it; it keeps its buffers between batches (one goroutine only).
+type logsMiner struct {
+	masker     *mask.Masker
+	zbuf, mbuf []byte
+}
+
+// verdict is what a DRAIN service decides for one masked line.
+type verdict struct {
+	templateID uint64
+	level      logrec.Level
+	score      float32
+	decidedBy  string
+}
+
+// transcode returns the stream, line count and encoded PARSED batch of m.
+func (lm *logsMiner) transcode(m jetstream.Msg, mine func(masked []byte) verdict) (logrec.Stream, int, []byte, error) {
+	data, err := Payload(m.Headers(), m.Data(), lm.zbuf)
+	if err != nil {
+		return logrec.Stream{}, 0, nil, err
+	}
+	if m.Headers().Get(HeaderEncoding) != "" {
+		lm.zbuf = data[:0] // reuse only our own decompression buffer
+	}
+	s, n, err := logrec.PeekLogs(data)
+	if err != nil {
+		return s, 0, nil, err
+	}
+	var rw logrec.ResultsWriter
+	rw.Start(s, n, 2*len(data))
+	_, _, err = logrec.WalkLogs(data, func(_ *logrec.Stream, v *logrec.RecordView) {
+		lm.mbuf = lm.masker.Mask(lm.mbuf[:0], v.Message)
+		vd := mine(lm.mbuf)
+		rw.Add(v.Time, v.Pod, v.Container, v.Message, vd.templateID, lm.mbuf, vd.level, vd.score, vd.decidedBy)
+	})
+	return s, n, rw.Bytes(), err
 }

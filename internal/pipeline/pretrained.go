@@ -136,54 +136,38 @@ func (p *PretrainedDrain) runSource(ctx context.Context, source string) error {
 	if err != nil {
 		return err
 	}
-	var mbuf, zbuf []byte
+	lm := &logsMiner{masker: p.Masker}
 	ack := newAcker(pub.js, 256)
 	defer ack.close()
 	return iterate(ctx, cons, p.Logger, func(msg jetstream.Msg) error {
 		pm := model.Load()
 		mseq := msgSeq(msg)
-		data, err := Payload(msg.Headers(), msg.Data(), zbuf)
-		if msg.Headers().Get(HeaderEncoding) != "" {
-			zbuf = data[:0] // reuse only our own decompression buffer
-		}
-		var rw logrec.ResultsWriter
-		var s logrec.Stream
-		var n int
-		if err == nil {
-			s, n, err = logrec.PeekLogs(data)
-		}
-		if err == nil {
-			rw.Start(s, n, 2*len(data))
-			_, _, err = logrec.WalkLogs(data, func(_ *logrec.Stream, v *logrec.RecordView) {
-				mbuf = p.Masker.Mask(mbuf[:0], v.Message)
-				var id uint64
-				var score float32
-				level, by := logrec.Undecided, ""
-				if pm != nil {
-					if res, ok := pm.d.MatchBytes(mbuf, drain.SearchFallback); ok {
-						id, score = uint64(res.ClusterID), float32(res.Size)
-						if !pm.specific[res.ClusterID] {
-							// A template that is mostly wildcards fits nearly any
-							// line of its length: no evidence for a verdict.
-							id, score = 0, 0
-						}
-						switch pm.labels[res.ClusterID] {
-						case LabelAnomaly:
-							level, score, by = logrec.Anomaly, 0, "drain-pretrained"
-						case LabelNormal:
-							level, score, by = logrec.Normal, 1, "drain-pretrained"
-						}
-					}
-				}
-				rw.Add(v.Time, v.Pod, v.Container, v.Message, id, mbuf, level, score, by)
-			})
-		}
+		s, n, out, err := lm.transcode(msg, func(masked []byte) verdict {
+			var vd verdict
+			if pm == nil {
+				return vd
+			}
+			res, ok := pm.d.MatchBytes(masked, drain.SearchFallback)
+			if !ok || !pm.specific[res.ClusterID] {
+				// No template, or one that is mostly wildcards and fits
+				// nearly any line of its length: no evidence for a verdict.
+				return vd
+			}
+			vd.templateID, vd.score = uint64(res.ClusterID), float32(res.Size)
+			switch pm.labels[res.ClusterID] {
+			case LabelAnomaly:
+				vd.level, vd.score, vd.decidedBy = logrec.Anomaly, 0, "drain-pretrained"
+			case LabelNormal:
+				vd.level, vd.score, vd.decidedBy = logrec.Normal, 1, "drain-pretrained"
+			}
+			return vd
+		})
 		if err != nil {
 			p.Logger.Error("dropping undecodable LOGS batch", "seq", mseq, "err", err)
 			ack.add(nil, msg)
 			return nil
 		}
-		fut, err := pub.publishAsync(ParsedPrefix, "p-"+strconv.FormatUint(mseq, 10), mseq, s, n, rw.Bytes())
+		fut, err := pub.publishAsync(ParsedPrefix, "p-"+strconv.FormatUint(mseq, 10), mseq, s, n, out)
 		if err != nil {
 			return fmt.Errorf("pretrained DRAIN %s: %w", source, err)
 		}

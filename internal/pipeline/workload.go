@@ -139,9 +139,8 @@ func (w *WorkloadDrain) Run(ctx context.Context) error {
 	}
 	ack := newAcker(pub.js, 256)
 	defer ack.close()
+	lm := &logsMiner{masker: w.Masker}
 	var (
-		zbuf      []byte
-		mbuf      []byte
 		sinceSnap int64
 		lastSnap  = time.Now()
 		dirty     bool
@@ -193,24 +192,10 @@ func (w *WorkloadDrain) Run(ctx context.Context) error {
 	}
 	err = iterate(ctx, cons, w.Logger, func(m jetstream.Msg) error {
 		mseq := msgSeq(m)
-		data, err := Payload(m.Headers(), m.Data(), zbuf)
-		if m.Headers().Get(HeaderEncoding) != "" {
-			zbuf = data[:0] // reuse only our own decompression buffer
-		}
-		var rw logrec.ResultsWriter
-		var s logrec.Stream
-		var n int
-		if err == nil {
-			s, n, err = logrec.PeekLogs(data)
-		}
-		if err == nil {
-			rw.Start(s, n, 2*len(data))
-			_, _, err = logrec.WalkLogs(data, func(_ *logrec.Stream, v *logrec.RecordView) {
-				mbuf = w.Masker.Mask(mbuf[:0], v.Message)
-				res := d.AddBytes(mbuf)
-				rw.Add(v.Time, v.Pod, v.Container, v.Message, uint64(res.ClusterID), mbuf, logrec.Undecided, float32(res.Size), "")
-			})
-		}
+		s, n, out, err := lm.transcode(m, func(masked []byte) verdict {
+			res := d.AddBytes(masked)
+			return verdict{templateID: uint64(res.ClusterID), score: float32(res.Size)}
+		})
 		if err != nil {
 			// Lines of a damaged batch read before the damage were mined;
 			// none is passed on, since the batch is not whole.
@@ -219,7 +204,7 @@ func (w *WorkloadDrain) Run(ctx context.Context) error {
 			seq, dirty = mseq, true
 			return nil
 		}
-		fut, err := pub.publishAsync(ParsedPrefix, "w-"+strconv.FormatUint(mseq, 10), mseq, s, n, rw.Bytes())
+		fut, err := pub.publishAsync(ParsedPrefix, "w-"+strconv.FormatUint(mseq, 10), mseq, s, n, out)
 		if err != nil {
 			return fmt.Errorf("workload DRAIN: %w", err)
 		}
