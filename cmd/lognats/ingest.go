@@ -149,6 +149,13 @@ func (a *app) statusCmd() *cobra.Command {
 				fmt.Fprintf(w, "  %-32s %d / %d%s\n", l.Service, l.Pending, l.Unacked, state)
 			}
 			fmt.Fprintf(w, "  %-28s %d / %d (LOGS / RESULTS batches not yet counted)\n", "stats", rep.StatsLagLogs, rep.StatsLagRes)
+			idle := rep.StatsLagLogs == 0 && rep.StatsLagRes == 0
+			for _, l := range rep.Lag {
+				idle = idle && l.Pending == 0 && l.Unacked == 0
+			}
+			if idle && rep.Processed < rep.Ingested {
+				fmt.Fprintf(w, "warning: %d ingested lines were never processed and nothing is pending: the stream limits (--logs-max-age, --logs-max-bytes) dropped them\n", rep.Ingested-rep.Processed)
+			}
 			return nil
 		},
 	}
