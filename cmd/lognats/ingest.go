@@ -153,7 +153,7 @@ func (a *app) statusCmd() *cobra.Command {
 			for _, l := range rep.Lag {
 				idle = idle && l.Pending == 0 && l.Unacked == 0
 			}
-			if idle && rep.Processed < rep.Ingested {
+			if idle && len(rep.Lag) > 0 && rep.Processed < rep.Ingested {
 				fmt.Fprintf(w, "warning: %d ingested lines were never processed and nothing is pending: the stream limits (--logs-max-age, --logs-max-bytes) dropped them\n", rep.Ingested-rep.Processed)
 			}
 			return nil
