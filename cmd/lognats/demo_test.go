@@ -39,7 +39,7 @@ func (s *syncBuffer) String() string {
 // the injected failure episodes.
 func TestDemoGenerated(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	cmd := exec.Command(binPath, "demo", "--generated", "--data", data, "--http", "127.0.0.1:"+itoa(natstest.FreePort(t)))
+	cmd := exec.Command(binPath, "demo", "--generated", "--data", data, "--http", "127.0.0.1:"+strconv.Itoa(natstest.FreePort(t)))
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -63,7 +63,7 @@ func TestDemoGenerated(t *testing.T) {
 	sc := bufio.NewScanner(strings.NewReader(report))
 	for sc.Scan() {
 		if l := sc.Text(); strings.HasPrefix(l, "failure episodes with at least one line flagged:") {
-			if _, err := fmtSscanf(strings.TrimPrefix(l, "failure episodes with at least one line flagged: "), "%d of %d", &caught, &total); err != nil {
+			if _, err := fmt.Sscanf(strings.TrimPrefix(l, "failure episodes with at least one line flagged: "), "%d of %d", &caught, &total); err != nil {
 				t.Fatalf("cannot read %q: %v", l, err)
 			}
 		}
@@ -87,10 +87,3 @@ func TestDemoGenerated(t *testing.T) {
 		t.Fatal("demo did not stop on SIGINT")
 	}
 }
-
-func itoa(n int) string { return strconvItoa(n) }
-
-var (
-	strconvItoa = strconv.Itoa
-	fmtSscanf   = fmt.Sscanf
-)

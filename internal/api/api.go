@@ -181,14 +181,24 @@ func parseFilter(q map[string][]string) (pipeline.InsightFilter, error) {
 	return f, nil
 }
 
-func (s *Server) insights(w http.ResponseWriter, r *http.Request) {
+// statsFilter checks that stats run here and parses the query's filter;
+// it answers the request itself when either fails.
+func (s *Server) statsFilter(w http.ResponseWriter, r *http.Request) (pipeline.InsightFilter, bool) {
 	if s.Stats == nil {
 		writeError(w, http.StatusServiceUnavailable, "the stats service does not run in this process")
-		return
+		return pipeline.InsightFilter{}, false
 	}
 	f, err := parseFilter(r.URL.Query())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "%v", err)
+		return f, false
+	}
+	return f, true
+}
+
+func (s *Server) insights(w http.ResponseWriter, r *http.Request) {
+	f, ok := s.statsFilter(w, r)
+	if !ok {
 		return
 	}
 	pts := s.Stats.Insights(f)
@@ -201,17 +211,13 @@ func (s *Server) insights(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) anomalies(w http.ResponseWriter, r *http.Request) {
-	if s.Stats == nil {
-		writeError(w, http.StatusServiceUnavailable, "the stats service does not run in this process")
-		return
-	}
-	f, err := parseFilter(r.URL.Query())
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "%v", err)
+	f, ok := s.statsFilter(w, r)
+	if !ok {
 		return
 	}
 	limit := 100
 	if v := r.URL.Query().Get("limit"); v != "" {
+		var err error
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 10000 {
 			writeError(w, http.StatusBadRequest, "invalid limit=%q: want 1..10000", v)
 			return

@@ -39,8 +39,7 @@ func durable(ctx context.Context, js jetstream.JetStream, stream, name, filter s
 // resultPublisher publishes derived batches with a message id, so that a
 // batch replayed after a crash is dropped by JetStream's deduplication.
 type resultPublisher struct {
-	js   jetstream.JetStream
-	futs []jetstream.PubAckFuture
+	js jetstream.JetStream
 }
 
 func newResultPublisher(nc *nats.Conn) (*resultPublisher, error) {
@@ -49,47 +48,6 @@ func newResultPublisher(nc *nats.Conn) (*resultPublisher, error) {
 		return nil, fmt.Errorf("jetstream context: %w", err)
 	}
 	return &resultPublisher{js: js}, nil
-}
-
-func (p *resultPublisher) publish(prefix, msgID string, logsSeq uint64, s logrec.Stream, rs []logrec.Result) error {
-	return p.publishRaw(prefix, msgID, logsSeq, s, len(rs), logrec.AppendResults(nil, s, rs))
-}
-
-// publishRaw publishes an encoded results batch of n lines.
-func (p *resultPublisher) publishRaw(prefix, msgID string, logsSeq uint64, s logrec.Stream, n int, data []byte) error {
-	m := nats.NewMsg(s.Subject(prefix))
-	encodePayload(m, data)
-	m.Header.Set(jetstream.MsgIDHeader, msgID)
-	m.Header.Set(HeaderLines, strconv.Itoa(n))
-	m.Header.Set(HeaderLogsSeq, strconv.FormatUint(logsSeq, 10))
-	fut, err := p.js.PublishMsgAsync(m)
-	if err != nil {
-		// The window is full or the connection is down: fall back to a
-		// synchronous publish, which waits and retries.
-		return republish(context.Background(), p.js, m)
-	}
-	p.futs = append(p.futs, fut)
-	return nil
-}
-
-// wait blocks until every publish so far is acknowledged. A publish whose
-// acknowledgement failed (timeout, reconnect) is sent again with the same
-// message id: if the first copy was stored after all, JetStream drops the
-// second, so the batch is stored exactly once either way.
-func (p *resultPublisher) wait(ctx context.Context) error {
-	for _, fut := range p.futs {
-		select {
-		case <-fut.Ok():
-		case <-fut.Err():
-			if err := republish(ctx, p.js, fut.Msg()); err != nil {
-				return err
-			}
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	p.futs = p.futs[:0]
-	return nil
 }
 
 // republish publishes synchronously until JetStream acknowledges or ctx ends.

@@ -1,9 +1,7 @@
 package pipeline_test
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -312,6 +310,4 @@ func TestCorruptBatchIsSkippedNotFatal(t *testing.T) {
 	}
 	cancel()
 	wg.Wait()
-	_ = bytes.MinRead
-	_ = fmt.Sprint()
 }
