@@ -25,15 +25,16 @@ import (
 //
 // all little-endian. The trailing digest makes any truncation or bit flip
 // an error before a byte is parsed; each part is then loaded by its own
-// strict reader.
+// strict reader. Version 2 adds the header's "frames" (the familiar lines
+// reversals are looked up in); version 1 objects still load, without them.
 const (
 	BundleFormat  = "lognats-detector"
-	BundleVersion = 1
+	BundleVersion = 2
 	bundleMagic   = "LNDETECT"
 	// maxBundle bounds what Load reads into memory; lognats detectors are a
 	// few MiB.
 	maxBundle       = 512 << 20
-	maxBundleHeader = 1 << 20
+	maxBundleHeader = 32 << 20
 )
 
 // bundleHeader describes the parts; unknown fields are refused.
@@ -43,6 +44,9 @@ type bundleHeader struct {
 	Rule      Rule        `json:"rule"`
 	Mask      mask.Config `json:"mask"`
 	Templates int         `json:"templates"`
+	// Frames: training lines (as words, envelope dropped) that hold a gain
+	// word of a life-cycle pair; version 2 and later.
+	Frames []string `json:"frames,omitempty"`
 }
 
 // ErrBundle is wrapped by every error Load returns for a damaged object.
@@ -66,7 +70,11 @@ func (d *Detector) Save(w io.Writer, source string) error {
 	if err != nil {
 		return fmt.Errorf("save detector: %w", err)
 	}
-	hdr, err := json.Marshal(bundleHeader{Format: BundleFormat, Source: source, Rule: d.cfg.Rule, Mask: d.cfg.Mask, Templates: n})
+	var frames []string
+	if d.rev != nil {
+		frames = d.rev.frames
+	}
+	hdr, err := json.Marshal(bundleHeader{Format: BundleFormat, Source: source, Rule: d.cfg.Rule, Mask: d.cfg.Mask, Templates: n, Frames: frames})
 	if err != nil {
 		return fmt.Errorf("save detector: %w", err)
 	}
@@ -111,8 +119,9 @@ func Load(r io.Reader) (*Detector, error) {
 		return nil, bundleErr("not a detector object (bad magic)")
 	}
 	le := binary.LittleEndian
-	if v := le.Uint32(raw[8:12]); v != BundleVersion {
-		return nil, bundleErr("version %d not supported (want %d)", v, BundleVersion)
+	version := le.Uint32(raw[8:12])
+	if version < 1 || version > BundleVersion {
+		return nil, bundleErr("version %d not supported (want 1 to %d)", version, BundleVersion)
 	}
 	body, tail := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
 	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], tail) {
@@ -134,6 +143,12 @@ func Load(r io.Reader) (*Detector, error) {
 	}
 	if _, err := ParseRule(string(h.Rule)); err != nil {
 		return nil, bundleErr("%v", err)
+	}
+	if version < 2 && h.Frames != nil {
+		return nil, bundleErr("version %d header has frames", version)
+	}
+	if len(h.Frames) > maxFrames {
+		return nil, bundleErr("%d frames, at most %d", len(h.Frames), maxFrames)
 	}
 	rest = rest[hl:]
 	part := func(what string) ([]byte, error) {
@@ -172,5 +187,5 @@ func Load(r io.Reader) (*Detector, error) {
 		return nil, bundleErr("mask config: %v", err)
 	}
 	cfg := Config{Model: model.Config(), Drain: dr.Config(), Mask: h.Mask, Rule: h.Rule}
-	return newDetector(cfg, mk, &drainMiner{d: dr}, model), nil
+	return newDetector(cfg, mk, &drainMiner{d: dr}, model, newReversals(h.Frames)), nil
 }

@@ -3,6 +3,8 @@ package detecteval
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -76,4 +78,45 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("Load: %v, %v", d, err)
 		}
 	})
+}
+
+// Version 1 objects (before reversal frames) still load; a version 1
+// header that carries frames is refused.
+func TestBundleVersion1StillLoads(t *testing.T) {
+	var train []string
+	for i := 0; i < 40; i++ {
+		train = append(train, "level=info msg=\"Adding backend: tcp://10.0.0.1:9502\"", "level=info msg=\"heartbeat ok\"")
+	}
+	cfg := DefaultConfig()
+	cfg.Model = nulog.Config{Dim: 16, Heads: 2, FF: 32, Epochs: 2, Seed: 1}
+	det, err := Train(context.Background(), train, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asV1 := func(d *Detector) []byte {
+		var b bytes.Buffer
+		if err := d.Save(&b, "v1"); err != nil {
+			t.Fatal(err)
+		}
+		raw := b.Bytes()[:b.Len()-sha256.Size]
+		binary.LittleEndian.PutUint32(raw[8:12], 1)
+		sum := sha256.Sum256(raw)
+		return append(bytes.Clone(raw), sum[:]...)
+	}
+	if _, err := Load(bytes.NewReader(asV1(det))); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "frames") {
+		t.Fatalf("version 1 with frames: %v, want refused", err)
+	}
+	noFrames := *det
+	noFrames.rev = nil
+	back, err := Load(bytes.NewReader(asV1(&noFrames)))
+	if err != nil {
+		t.Fatalf("version 1 object: %v", err)
+	}
+	v, err := back.Classify(context.Background(), []string{"level=info msg=\"Removing backend: tcp://10.0.0.1:9502\""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v[0].Reversal {
+		t.Error("a version 1 detector reported a reversal")
+	}
 }

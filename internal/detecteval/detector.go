@@ -62,6 +62,9 @@ type Verdict struct {
 	Novel   bool        `json:"novel"`        // no template learned in training fits the line
 	Level   string      `json:"level"`        // severity the line declares, "" if none
 	Problem bool        `json:"problem_word"` // the line uses a word of the problem lexicon
+	// Reversal: a familiar line with one word turned into its loss
+	// ("Adding backend" learned, "Removing backend" seen); see reversal.go.
+	Reversal bool `json:"reversal"`
 }
 
 func (v Verdict) evidence() evidence {
@@ -71,7 +74,7 @@ func (v Verdict) evidence() evidence {
 			lv = i
 		}
 	}
-	return evidence{low: v.Low, novel: v.Novel, problemWord: v.Problem, level: lv}
+	return evidence{low: v.Low, novel: v.Novel, problemWord: v.Problem, reversal: v.Reversal, level: lv}
 }
 
 // Detector is everything lognats trains for one source: masker, DRAIN
@@ -83,6 +86,7 @@ type Detector struct {
 	model  *nulog.Model
 	cache  *nulog.Cache
 	levels *levelParser
+	rev    *reversals
 }
 
 // Train builds a detector from the raw training lines of a source, in log
@@ -110,14 +114,14 @@ func TrainWith(ctx context.Context, raw []string, cfg Config, mk Masker, mn Mine
 	if err != nil {
 		return nil, fmt.Errorf("detector model: %w", err)
 	}
-	return newDetector(cfg, mk, mn, model), nil
+	return newDetector(cfg, mk, mn, model, newReversals(collectFrames(masked))), nil
 }
 
 // DefaultCacheLines is the capacity of a detector's NuLog score cache.
 const DefaultCacheLines = 1 << 16
 
-func newDetector(cfg Config, mk Masker, mn Miner, model *nulog.Model) *Detector {
-	return &Detector{cfg: cfg, masker: mk, miner: mn, model: model, cache: nulog.NewCache(DefaultCacheLines), levels: newLevelParser()}
+func newDetector(cfg Config, mk Masker, mn Miner, model *nulog.Model, rev *reversals) *Detector {
+	return &Detector{cfg: cfg, masker: mk, miner: mn, model: model, cache: nulog.NewCache(DefaultCacheLines), levels: newLevelParser(), rev: rev}
 }
 
 // Rule returns the rule the detector flags lines by.
@@ -144,6 +148,8 @@ type Familiarity struct {
 	Score nulog.Score
 	Low   bool // NuLog score below the calibrated threshold
 	Novel bool // no template learned in training fits the line
+	// Reversal is only computed for unfamiliar lines (Low or Novel).
+	Reversal bool
 }
 
 // Familiarity scores a masked line (through the score cache) and matches
@@ -154,7 +160,15 @@ func (d *Detector) Familiarity(masked string) Familiarity {
 		s = d.model.ScoreLine(masked)
 		d.cache.Put(masked, s)
 	}
-	return Familiarity{Score: s, Low: d.model.Anomaly(s), Novel: !d.miner.Known(masked)}
+	return d.familiarity(masked, s)
+}
+
+func (d *Detector) familiarity(masked string, s nulog.Score) Familiarity {
+	f := Familiarity{Score: s, Low: d.model.Anomaly(s), Novel: !d.miner.Known(masked)}
+	if f.Low || f.Novel {
+		f.Reversal = d.rev.Reverses(masked)
+	}
+	return f
 }
 
 // Flag applies the detector's rule to a raw line given its familiarity. It
@@ -168,7 +182,7 @@ func (d *Detector) Flag(raw string, f Familiarity) bool {
 }
 
 func (d *Detector) verdict(raw string, f Familiarity) Verdict {
-	v := Verdict{Score: f.Score, Low: f.Low, Novel: f.Novel}
+	v := Verdict{Score: f.Score, Low: f.Low, Novel: f.Novel, Reversal: f.Reversal}
 	v.Level = levelNames[d.levels.level(raw)]
 	v.Problem = hasProblemWord(strings.ToLower(raw))
 	v.Flagged = d.cfg.Rule.flag(v.evidence())
@@ -190,7 +204,7 @@ func (d *Detector) Classify(ctx context.Context, raw []string) ([]Verdict, error
 	}
 	out := make([]Verdict, len(raw))
 	for i := range raw {
-		out[i] = d.verdict(raw[i], Familiarity{Score: scores[i], Low: d.model.Anomaly(scores[i]), Novel: !d.miner.Known(masked[i])})
+		out[i] = d.verdict(raw[i], d.familiarity(masked[i], scores[i]))
 	}
 	return out, nil
 }

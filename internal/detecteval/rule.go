@@ -22,7 +22,8 @@ const (
 	RuleNuLogOrNewWarn Rule = "nulog+new-warn"
 	// RuleUnfamiliarProblem flags a line that is unfamiliar (low NuLog
 	// score or no learned template fits it) and says something is wrong
-	// (severity warn or above, or a word of the problem lexicon). Neither
+	// (severity warn or above, a word of the problem lexicon, or a familiar
+	// line with a word turned into its loss: see reversal.go). Neither
 	// half alone is enough: normal start-ups log benign errors the detector
 	// has seen before, and new benign info lines appear whenever a
 	// component does something for the first time.
@@ -48,15 +49,15 @@ func ParseRule(s string) (Rule, error) {
 
 // evidence is what a rule decides on.
 type evidence struct {
-	low, novel, problemWord bool
-	level                   int
+	low, novel, problemWord, reversal bool
+	level                             int
 }
 
 func (r Rule) flag(e evidence) bool {
 	low, novel, level := e.low, e.novel, e.level
 	switch r {
 	case RuleUnfamiliarProblem:
-		return (low || novel) && (level >= levelWarn || e.problemWord)
+		return (low || novel) && (level >= levelWarn || e.problemWord || e.reversal)
 	case RuleNuLog:
 		return low
 	case RuleNovel:
