@@ -41,7 +41,7 @@ func (a *app) runCmd() *cobra.Command {
 	var pf pipelineFlags
 	cmd := &cobra.Command{
 		Use:       "run SERVICE...",
-		Short:     "Run some services only (drain-workload, drain-pretrained, inference, api); copies of inference share the work",
+		Short:     "Run some services only (drain-workload, drain-pretrained, inference, api); copies of inference share the work, copies of drain-workload stand by",
 		Args:      cobra.MinimumNArgs(1),
 		ValidArgs: serviceNames,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -74,6 +74,8 @@ var serviceNames = []string{"drain-workload", "drain-pretrained", "inference", "
 // runningServices holds what a process runs, for the API and reports.
 type runningServices struct {
 	workload   *pipeline.WorkloadDrain
+	// workloadLease keeps the workload DRAIN on one process of a cluster.
+	workloadLease *pipeline.Exclusive
 	pretrained *pipeline.PretrainedDrain
 	inference  *pipeline.Inference
 	stats      *pipeline.Stats
@@ -135,7 +137,13 @@ func (a *app) startServices(ctx context.Context, c *conn, store *modelstore.Stor
 		switch n {
 		case "drain-workload":
 			rs.workload = &pipeline.WorkloadDrain{NC: nc, Store: store, SnapshotLines: pf.snapshotLines, SnapshotEvery: pf.snapshotEvery, Logger: a.logger.With("service", n)}
-			r = rs.workload
+			kv, ttl, err := pipeline.EnsureLeaseBucket(sctx, js, a.store.Replicas, pipeline.DefaultLeaseTTL)
+			if err != nil {
+				closeConns()
+				return nil, nil, err
+			}
+			rs.workloadLease = &pipeline.Exclusive{KV: kv, Name: n, Holder: pipeline.NewHolderID(), TTL: ttl, Logger: rs.workload.Logger}
+			r = exclusiveRunner{rs.workloadLease, rs.workload}
 		case "drain-pretrained":
 			rs.pretrained = &pipeline.PretrainedDrain{NC: nc, Store: store, Logger: a.logger.With("service", n)}
 			r = rs.pretrained
@@ -176,6 +184,14 @@ func (a *app) startServices(ctx context.Context, c *conn, store *modelstore.Stor
 	}
 	return rs, wait, nil
 }
+
+// exclusiveRunner runs a singleton service under its lease.
+type exclusiveRunner struct {
+	lease *pipeline.Exclusive
+	svc   interface{ Run(context.Context) error }
+}
+
+func (e exclusiveRunner) Run(ctx context.Context) error { return e.lease.Run(ctx, e.svc.Run) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

@@ -543,6 +543,8 @@ type StatusReport struct {
 	Lag          []Lag            `json:"lag"`
 	StatsLagLogs uint64           `json:"stats_lag_logs"`    // LOGS messages the stats service has not counted
 	StatsLagRes  uint64           `json:"stats_lag_results"` // RESULTS messages not yet counted
+	// Leases: singleton service -> the process holding it (see lease.go).
+	Leases map[string]string `json:"leases,omitempty"`
 }
 
 // Report gathers the status of every service from NATS.
@@ -559,6 +561,7 @@ func Report(ctx context.Context, js jetstream.JetStream) (StatusReport, error) {
 		rep.Templates += n
 	}
 	rep.Lag = Lags(ctx, js)
+	rep.Leases = leaseHolders(ctx, js)
 	if s, err := js.Stream(ctx, LogsStream); err == nil {
 		if info, err := s.Info(ctx); err == nil && info.State.LastSeq > st.LogsSeq {
 			rep.StatsLagLogs = info.State.LastSeq - st.LogsSeq
@@ -570,6 +573,30 @@ func Report(ctx context.Context, js jetstream.JetStream) (StatusReport, error) {
 		}
 	}
 	return rep, nil
+}
+
+// leaseHolders lists the held leases; nil when none or no bucket.
+func leaseHolders(ctx context.Context, js jetstream.JetStream) map[string]string {
+	kv, err := js.KeyValue(ctx, LeaseBucket)
+	if err != nil {
+		return nil
+	}
+	keys, err := kv.ListKeys(ctx)
+	if err != nil {
+		return nil
+	}
+	var out map[string]string
+	for k := range keys.Keys() {
+		e, err := kv.Get(ctx, k)
+		if err != nil {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[k] = string(e.Value())
+	}
+	return out
 }
 
 // topKeyOf keys anomalous lines by template id when the line has one (the
