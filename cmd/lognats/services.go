@@ -73,12 +73,12 @@ var serviceNames = []string{"drain-workload", "drain-pretrained", "inference", "
 
 // runningServices holds what a process runs, for the API and reports.
 type runningServices struct {
-	workload   *pipeline.WorkloadDrain
+	workload *pipeline.WorkloadDrain
 	// workloadLease keeps the workload DRAIN on one process of a cluster.
 	workloadLease *pipeline.Exclusive
-	pretrained *pipeline.PretrainedDrain
-	inference  *pipeline.Inference
-	stats      *pipeline.Stats
+	pretrained    *pipeline.PretrainedDrain
+	inference     *pipeline.Inference
+	stats         *pipeline.Stats
 }
 
 // startServices starts the named services; wait returns when all stopped.
