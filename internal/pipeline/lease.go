@@ -146,10 +146,9 @@ func (e *Exclusive) term(ctx context.Context, rev uint64, run func(context.Conte
 	tctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	done := make(chan struct{})
-	var last uint64 // revision at the end, for the release
 	go func() {
 		defer close(done)
-		last = e.renew(tctx, rev, cancel)
+		e.renew(tctx, rev, cancel)
 	}()
 	err := run(tctx)
 	cancel(nil)
@@ -158,13 +157,34 @@ func (e *Exclusive) term(ctx context.Context, rev uint64, run func(context.Conte
 		// Graceful stop: hand over now instead of after the TTL.
 		rctx, rc := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer rc()
-		if derr := e.KV.Delete(rctx, e.Name, jetstream.LastRevision(last)); derr != nil {
+		if derr := e.release(rctx); derr != nil {
 			e.Logger.Warn("lease release failed; a standby takes over when it expires", "lease", e.Name, "err", derr)
 		}
 		return nil
 	}
 	if errors.Is(context.Cause(tctx), errLeaseLost) {
 		return errLeaseLost
+	}
+	return err
+}
+
+// release deletes the key if it is still ours. The revision is read back
+// rather than remembered: a renewal cut short by the stop may still have
+// been applied by the server.
+func (e *Exclusive) release(ctx context.Context) error {
+	var err error
+	for range 3 {
+		var en jetstream.KeyValueEntry
+		if en, err = e.KV.Get(ctx, e.Name); err != nil {
+			return err
+		}
+		if string(en.Value()) != e.Holder {
+			return nil // already someone else's
+		}
+		if err = e.KV.Delete(ctx, e.Name, jetstream.LastRevision(en.Revision())); err == nil {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	return err
 }
@@ -184,7 +204,9 @@ func (e *Exclusive) renew(ctx context.Context, rev uint64, cancel context.Cancel
 			return rev
 		case <-t.C:
 		}
-		uctx, uc := context.WithTimeout(ctx, every)
+		// Not cut short by the end of the term: an abandoned request may
+		// still be applied, and release must see its revision.
+		uctx, uc := context.WithTimeout(context.WithoutCancel(ctx), every)
 		nrev, err := e.KV.Update(uctx, e.Name, []byte(e.Holder), rev)
 		uc()
 		if err == nil {

@@ -2,7 +2,6 @@ package pipeline_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -22,7 +21,7 @@ func TestExclusiveHandsOverAndNeverOverlaps(t *testing.T) {
 	natstest.Both(t, func(t *testing.T, srv *natstest.Server) {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+		quiet := slog.New(slog.NewTextHandler(testWriter{t}, nil))
 		const ttl = 2 * time.Second
 		newRunner := func(name string) (*pipeline.Exclusive, func()) {
 			nc := srv.Connect(t)
@@ -118,3 +117,7 @@ func TestExclusiveHandsOverAndNeverOverlaps(t *testing.T) {
 		<-doneC
 	})
 }
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
