@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -156,6 +157,7 @@ func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), le
 
 // Add mines line: it joins the most similar cluster or starts a new one.
 func (d *Drain) Add(line string) Result {
+	line = validUTF8(line)
 	toks := d.tok.Tokenize(d.scratch[:0], line)
 	d.scratch = toks[:0]
 	c := d.search(toks, d.cfg.SimTh, false)
@@ -190,6 +192,17 @@ func (d *Drain) Add(line string) Result {
 	return Result{ClusterID: c.id, Change: ChangeNone, Template: c.template, Size: c.size}
 }
 
+// validUTF8 replaces invalid bytes with U+FFFD. Templates are stored as
+// JSON, which cannot carry invalid UTF-8: two tokens differing only in
+// invalid bytes would be written as one and make the snapshot unloadable.
+// Valid lines (nearly all) cost one scan and no allocation.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
 // AddBytes is Add for a byte slice, which it does not keep.
 func (d *Drain) AddBytes(line []byte) Result { return d.Add(bytesString(line)) }
 
@@ -197,6 +210,7 @@ func (d *Drain) AddBytes(line []byte) Result { return d.Add(bytesString(line)) }
 // equal) without changing the model. It does not allocate when line fits a
 // known template.
 func (d *Drain) Match(line string, s Strategy) (Result, bool) {
+	line = validUTF8(line)
 	toks := d.tok.Tokenize(d.scratch[:0], line)
 	d.scratch = toks[:0]
 	var c *cluster

@@ -1,6 +1,7 @@
 package drain
 
 import (
+	"bytes"
 	"testing"
 )
 
@@ -284,5 +285,31 @@ func TestMaskedValuesRouteAsVariables(t *testing.T) {
 		if got := hasDigit(tok); got != want {
 			t.Errorf("hasDigit(%q) = %v", tok, got)
 		}
+	}
+}
+
+// Lines with invalid UTF-8 must not make a snapshot that cannot be loaded:
+// JSON would write both tokens below as the same replacement character.
+func TestInvalidUTF8SnapshotLoads(t *testing.T) {
+	d, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Add("abc \xff\xfe def")
+	d.Add("abc \xfe\xff def")
+	d.Add("\xff\xff\xff")
+	var b bytes.Buffer
+	if err := d.Save(&b); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(&b)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if back.Len() != d.Len() {
+		t.Fatalf("%d templates after load, %d before", back.Len(), d.Len())
+	}
+	if _, ok := back.Match("abc \xfe\xff def", SearchFallback); !ok {
+		t.Error("a line with invalid bytes does not match its own template after load")
 	}
 }

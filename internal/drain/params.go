@@ -49,6 +49,7 @@ func maskName(s string) (string, int) {
 // may span several; with MergeLengths a wildcard may too). It returns an
 // error wrapping ErrTemplateMismatch when the line does not fit.
 func (d *Drain) ExtractParameters(template, line string) ([]Param, error) {
+	line = validUTF8(line) // as Add stored it
 	st := SpaceTokenizer{Extra: d.cfg.ExtraDelimiters}
 	var pieces []piece
 	for i, t := range st.Tokenize(nil, template) {
