@@ -784,20 +784,16 @@ func (s *Store) Promote(ctx context.Context, r Ref) (Version, error) {
 	return v, nil
 }
 
-// retire removes the version that putting v pushed out of retention
-// (v - Keep), unless it is current. Earlier ones went with earlier puts;
-// whatever a failed or concurrent put left over, GC's full Prune removes.
-// This keeps a put from listing the whole bucket.
+// retire applies retention after putting v: the newest Keep versions of
+// its model and the current one stay. It lists the bucket, which holds
+// about Keep objects per model.
 func (s *Store) retire(ctx context.Context, v Version) error {
 	if s.cfg.Keep < 0 || v.Version <= uint64(s.cfg.Keep) {
-		return nil
+		return nil // fewer versions than Keep were ever written
 	}
-	old := Ref{Model: v.Model, Version: v.Version - uint64(s.cfg.Keep)}
-	err := s.Delete(ctx, old, false)
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCurrentVersion) {
-		return nil
-	}
-	return err
+	// Count the versions that exist, not version numbers: after an rm the
+	// numbers have gaps, and v-Keep would be one of the versions to keep.
+	return s.Prune(ctx, v.Model)
 }
 
 // Prune applies retention to m: the newest Keep versions and the current one stay.

@@ -473,3 +473,45 @@ func TestSlowReaderOutlivesDefaultTimeout(t *testing.T) {
 		t.Fatalf("slow read took %s, %d bytes", time.Since(start), buf.Len())
 	}
 }
+
+// Retention counts versions, not version numbers: after an rm leaves a
+// gap, a put must still leave the newest Keep versions.
+func TestRetentionCountsVersionsAcrossGaps(t *testing.T) {
+	srv := natstest.Embedded(t, "")
+	ctx := context.Background()
+	s := openStore(t, srv.Connect(t), modelstore.Config{Keep: 3})
+	m := mustModel(t, "k/r")
+	put := func() {
+		t.Helper()
+		if _, err := s.Put(ctx, m, strings.NewReader("x"), modelstore.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put()
+	put()
+	put()
+	if err := s.Delete(ctx, modelstore.Ref{Model: m, Version: 2}, false); err != nil {
+		t.Fatal(err)
+	}
+	put() // v4: v1, v3, v4 are three versions, all kept
+	hist, err := s.History(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	for _, v := range hist {
+		got = append(got, v.Version)
+	}
+	if fmt.Sprint(got) != "[4 3 1]" {
+		t.Fatalf("history = %v, want [4 3 1]", got)
+	}
+	put() // v5 pushes out v1 only
+	hist, _ = s.History(ctx, m)
+	got = got[:0]
+	for _, v := range hist {
+		got = append(got, v.Version)
+	}
+	if fmt.Sprint(got) != "[5 4 3]" {
+		t.Fatalf("history = %v, want [5 4 3]", got)
+	}
+}
