@@ -157,6 +157,7 @@ func TestReadNDJSONRules(t *testing.T) {
 		{"wrong type", `{"message":5}`, nil, Stats{Rejected: 1}, []string{"line 1: malformed JSON"}},
 		{"unknown source", `{"message":"a","source":"mainframe"}`, nil, Stats{Rejected: 1}, []string{`line 1: unknown source "mainframe"`}},
 		{"bad time", `{"message":"a","time":"yesterday"}` + "\n" + `{"message":"a","time":true}`, nil, Stats{Rejected: 2}, []string{"line 1: malformed JSON", "line 2: malformed JSON"}},
+		{"time out of range", `{"message":"a","time":"9999-12-31T23:59:59Z"}` + "\n" + `{"message":"b","time":"1000-01-01T00:00:00Z"}`, nil, Stats{Rejected: 2}, []string{"line 1: malformed JSON", "line 2: malformed JSON"}},
 		{"invalid UTF-8", "{\"message\":\"a\xffb\"}", []string{"a\uFFFDb"}, Stats{Accepted: 1, Replaced: 1}, nil},
 		{"truncated message", `{"message":"0123456789abc"}`, []string{"0123456789 …[truncated 3 bytes]"}, Stats{Accepted: 1, Truncated: 1}, nil},
 		{"raw line too long", `{"message":"` + strings.Repeat("x", 2*10+ndjsonSlack) + `"}`, nil, Stats{Rejected: 1}, []string{"line 1: record of"}},

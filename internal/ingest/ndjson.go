@@ -156,6 +156,9 @@ func (j *jsonTime) UnmarshalJSON(b []byte) error {
 		}
 		t, ok := parseTime(strings.TrimSpace(s))
 		if !ok {
+			if !t.IsZero() {
+				return fmt.Errorf("time %s is outside %d..%d", preview([]byte(s)), minTimeYear, maxTimeYear)
+			}
 			return fmt.Errorf("time %s is not RFC 3339", preview([]byte(s)))
 		}
 		j.t, j.set = t, true

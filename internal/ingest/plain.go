@@ -140,21 +140,25 @@ func rfc3339Time(line string) (time.Time, bool) {
 }
 
 // parseTime parses one timestamp token: RFC 3339 with or without a zone.
+// Times that unix nanoseconds cannot hold (the batch format's unit) are
+// refused rather than wrapped around.
 func parseTime(s string) (time.Time, bool) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), true
-	}
-	if t, err := time.Parse("2006-01-02T15:04:05.999999999", s); err == nil {
-		return t, true
-	}
-	if t, err := time.Parse("2006-01-02 15:04:05.999999999Z07:00", s); err == nil {
-		return t.UTC(), true
-	}
-	if t, err := time.Parse("2006-01-02 15:04:05.999999999", s); err == nil {
-		return t, true
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), inNanoRange(t)
+		}
 	}
 	return time.Time{}, false
 }
+
+// Unix nanoseconds in an int64 reach from 1677-09-21 to 2262-04-11; whole
+// years inside that range are accepted.
+const (
+	minTimeYear = 1678
+	maxTimeYear = 2261
+)
+
+func inNanoRange(t time.Time) bool { return t.Year() >= minTimeYear && t.Year() <= maxTimeYear }
 
 // slashTime parses "2006/01/02 15:04:05".
 func slashTime(line string) (time.Time, bool) {
