@@ -369,6 +369,9 @@ func TestBadInputCLI(t *testing.T) {
 		{"unknown model", []string{"models", "get", "drain/none", "-o", filepath.Join(tmp, "o")}, "no current version"},
 		{"unknown flag", []string{"models", "ls", "--frobnicate"}, "unknown flag"},
 		{"unreachable nats", []string{"--nats", "nats://127.0.0.1:1", "models", "ls"}, "connect to NATS at nats://127.0.0.1:1"},
+		{"plain lines without workload", []string{"ingest", filepath.Join(tmp, "m")}, "need a workload"},
+		{"workload with two slashes", []string{"ingest", "--workload", "a/b/c", filepath.Join(tmp, "m")}, "one slash"},
+		{"workload with empty half", []string{"ingest", "--workload", "/", filepath.Join(tmp, "m")}, "neither empty"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -387,6 +390,28 @@ func TestBadInputCLI(t *testing.T) {
 		// Other commands use the running serve instead of failing.
 		mustCLI(t, "--data", data, "models", "ls")
 	})
+}
+
+// The first command on a new data folder, with no serve running, may be an
+// ingest: it makes the streams and the lines wait there for the services.
+func TestIngestIntoNewFolder(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	logs := filepath.Join(t.TempDir(), "app.log")
+	if err := os.WriteFile(logs, []byte("GET /a 200\nGET /b 200\nGET /c 500\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := mustCLI(t, "--data", data, "ingest", "--workload", "shop/api", logs)
+	if !strings.Contains(r.stdout, "accepted=3 stored=3") {
+		t.Fatalf("ingest into a new folder: %q", r.stdout)
+	}
+	srv := startServe(t, data, natstest.FreePort(t), natstest.FreePort(t))
+	deadline := time.Now().Add(30 * time.Second)
+	for st := readStatus(t, srv.natsURL); st.Processed != 3; st = readStatus(t, srv.natsURL) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not process the waiting lines: %+v\n%s", st, srv.log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func TestGetIntoLinksAndDevices(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lognats/lognats/internal/ingest"
-	"github.com/lognats/lognats/internal/logrec"
 	"github.com/lognats/lognats/internal/pipeline"
 )
 
@@ -23,12 +22,15 @@ func (a *app) ingestCmd() *cobra.Command {
 		Short: "Send log lines (plain text, or NDJSON records with --ndjson) to the LOGS stream",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if d.Source != "" && !logrec.ValidSource(d.Source) {
-				return fmt.Errorf("invalid --source %q: want one of %s", d.Source, strings.Join(logrec.Sources(), ", "))
+			norm := ingest.Defaults.Normalize
+			if !ndjson && !isNDJSONName(args[0]) {
+				norm = ingest.Defaults.RequireWorkload // every plain line takes --workload
 			}
-			if ns, name, ok := strings.Cut(d.Workload, "/"); ok {
-				d.Namespace, d.Workload = ns, name
+			nd, err := norm(d)
+			if err != nil {
+				return fmt.Errorf("invalid flags: %w", err)
 			}
+			d = nd
 			var r io.Reader = cmd.InOrStdin()
 			var size int64 = -1
 			if args[0] != "-" {
@@ -44,7 +46,7 @@ func (a *app) ingestCmd() *cobra.Command {
 					size = st.Size()
 				}
 				r = f
-				if !ndjson && (strings.HasSuffix(args[0], ".ndjson") || strings.HasSuffix(args[0], ".jsonl")) {
+				if isNDJSONName(args[0]) {
 					ndjson = true
 				}
 			}
@@ -54,6 +56,15 @@ func (a *app) ingestCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
+			js, err := jetstreamFor(c)
+			if err != nil {
+				return err
+			}
+			// The first command on a new store may be an ingest: make the
+			// streams, so the lines wait in LOGS for the services.
+			if err := pipeline.EnsureStreams(ctx, js, pipeline.StreamConfig{Replicas: a.store.Replicas}); err != nil {
+				return err
+			}
 			pub, err := pipeline.NewPublisher(c.nc)
 			if err != nil {
 				return err
@@ -110,6 +121,10 @@ func (a *app) ingestCmd() *cobra.Command {
 	f.StringVar(&d.Container, "container", "", "container name")
 	f.BoolVar(&ndjson, "ndjson", false, "input is NDJSON records (default for .ndjson/.jsonl files)")
 	return cmd
+}
+
+func isNDJSONName(name string) bool {
+	return strings.HasSuffix(name, ".ndjson") || strings.HasSuffix(name, ".jsonl")
 }
 
 func (a *app) statusCmd() *cobra.Command {

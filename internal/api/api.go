@@ -15,7 +15,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lognats/lognats/internal/ingest"
-	"github.com/lognats/lognats/internal/logrec"
 	"github.com/lognats/lognats/internal/pipeline"
 )
 
@@ -73,6 +72,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 type IngestResponse struct {
 	ingest.Stats
 	Seconds float64 `json:"seconds"`
+	Error   string  `json:"error,omitempty"` // why nothing was accepted (status 400)
 }
 
 // logs accepts NDJSON (Content-Type application/x-ndjson or
@@ -88,14 +88,18 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := ingest.Defaults{Source: q.Get("source"), Cluster: q.Get("cluster"), Namespace: q.Get("namespace"), Workload: q.Get("workload"), Pod: q.Get("pod"), Container: q.Get("container")}
-	if ns, name, ok := strings.Cut(d.Workload, "/"); ok && d.Namespace == "" {
-		d.Namespace, d.Workload = ns, name
-	}
 	if d.Cluster == "" {
 		d.Cluster = "local" // as `lognats ingest` does
 	}
-	if d.Source != "" && !logrec.ValidSource(d.Source) {
-		writeError(w, http.StatusBadRequest, "unknown source %q: want one of %s", d.Source, strings.Join(logrec.Sources(), ", "))
+	ct := r.Header.Get("Content-Type")
+	ndjson := q.Get("format") == "ndjson" || strings.Contains(ct, "ndjson") || strings.Contains(ct, "application/json")
+	norm := ingest.Defaults.Normalize // records may name their own workload
+	if !ndjson {
+		norm = ingest.Defaults.RequireWorkload
+	}
+	d, err := norm(d)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
 	// Refuse at once while NATS is unreachable: holding the request would
@@ -109,11 +113,8 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 		maxBody = 1 << 30
 	}
 	body := http.MaxBytesReader(w, r.Body, maxBody)
-	ct := r.Header.Get("Content-Type")
-	ndjson := q.Get("format") == "ndjson" || strings.Contains(ct, "ndjson") || strings.Contains(ct, "application/json")
 	start := time.Now()
 	var st ingest.Stats
-	var err error
 	if ndjson {
 		st, err = ingest.ReadNDJSON(r.Context(), body, d, s.Publisher, ingest.Options{})
 	} else {
@@ -132,11 +133,16 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, code, map[string]any{"error": err.Error(), "stats": st})
 		return
 	}
+	resp := IngestResponse{Stats: st, Seconds: time.Since(start).Seconds()}
 	code := http.StatusOK
-	if st.Accepted == 0 && st.Rejected > 0 {
-		code = http.StatusBadRequest // nothing usable in the request
+	if st.Accepted == 0 {
+		code = http.StatusBadRequest
+		resp.Error = "no usable line in the request"
+		if st.Rejected > 0 {
+			resp.Error = fmt.Sprintf("every line was rejected (%d)", st.Rejected)
+		}
 	}
-	writeJSON(w, code, IngestResponse{Stats: st, Seconds: time.Since(start).Seconds()})
+	writeJSON(w, code, resp)
 }
 
 func parseFilter(q map[string][]string) (pipeline.InsightFilter, error) {

@@ -99,6 +99,18 @@ not json at all
 	if e, _ := out["error"].(string); code != 400 || !strings.Contains(e, "unknown source") {
 		t.Fatalf("bogus source: %d %v", code, out)
 	}
+	for _, c := range []struct{ query, body, want string }{
+		{"?workload=a/b/c", "x\n", "one slash"},
+		{"?workload=/", "x\n", "neither empty"},
+		{"?source=workload", "x\n", "need a workload"},
+		{"?workload=shop/api", "", "no usable line"},
+		{"?workload=shop/api", "\n  \n", "no usable line"},
+	} {
+		code, out = post(t, hs.URL+"/api/v1/logs"+c.query, "text/plain", c.body)
+		if e, _ := out["error"].(string); code != 400 || !strings.Contains(e, c.want) {
+			t.Fatalf("POST %s %q: %d %v, want 400 %q", c.query, c.body, code, out, c.want)
+		}
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for stats.Status().Processed != 5 {
 		if time.Now().After(deadline) {

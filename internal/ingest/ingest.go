@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -100,6 +101,49 @@ func (o Options) withDefaults() Options {
 		o.Now = time.Now
 	}
 	return o
+}
+
+// Normalize checks the defaults and splits a workload given as
+// NAMESPACE/NAME. Source "" means workload.
+func (d Defaults) Normalize() (Defaults, error) {
+	if d.Source != "" && !logrec.ValidSource(d.Source) {
+		return d, fmt.Errorf("unknown source %q: want one of %s", d.Source, strings.Join(logrec.Sources(), ", "))
+	}
+	ns, wl, err := splitWorkload(d.Namespace, d.Workload)
+	if err != nil {
+		return d, err
+	}
+	d.Namespace, d.Workload = ns, wl
+	return d, nil
+}
+
+// splitWorkload reads a workload written NAMESPACE/NAME (ns may also come
+// on its own). One slash at most, and no empty half.
+func splitWorkload(ns, wl string) (string, string, error) {
+	n, name, ok := strings.Cut(wl, "/")
+	if !ok {
+		return ns, wl, nil
+	}
+	switch {
+	case n == "" || name == "":
+		return ns, wl, fmt.Errorf("workload %q: want NAMESPACE/NAME with neither empty", wl)
+	case strings.Contains(name, "/"):
+		return ns, wl, fmt.Errorf("workload %q: want NAMESPACE/NAME (one slash)", wl)
+	case ns != "" && ns != n:
+		return ns, wl, fmt.Errorf("workload %q is in namespace %q, but namespace %q was given", wl, n, ns)
+	}
+	return n, name, nil
+}
+
+// RequireWorkload is Normalize for plain text, where every line takes the
+// defaults' workload: lines of a user's workload are modelled per
+// workload, so they must name it.
+func (d Defaults) RequireWorkload() (Defaults, error) {
+	d, err := d.Normalize()
+	if err == nil && d.source() == logrec.SourceWorkload && d.Workload == "" {
+		err = errors.New("workload lines need a workload (NAMESPACE/NAME); control-plane, rancher and longhorn lines take a source instead")
+	}
+	return d, err
 }
 
 func (d Defaults) source() string {

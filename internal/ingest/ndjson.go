@@ -45,6 +45,10 @@ type ndjsonRecord struct {
 // number. A raw line longer than 2*MaxLine+4 KiB is rejected unread; a
 // message longer than MaxLine is truncated as in ReadPlain.
 func ReadNDJSON(ctx context.Context, r io.Reader, d Defaults, sink Sink, opt Options) (Stats, error) {
+	d, err := d.Normalize()
+	if err != nil {
+		return Stats{}, err
+	}
 	o := opt.withDefaults()
 	rawMax := 2*o.MaxLine + ndjsonSlack
 	u := newRun(ctx, r, sink, opt, rawMax)
@@ -100,6 +104,15 @@ func ReadNDJSON(ctx context.Context, r io.Reader, d Defaults, sink Sink, opt Opt
 		}
 		if !logrec.ValidSource(s.Source) {
 			u.reject("unknown source %s (want one of %s)", preview([]byte(s.Source)), strings.Join(logrec.Sources(), ", "))
+			return nil
+		}
+		var err error
+		if s.Namespace, s.Workload, err = splitWorkload(s.Namespace, s.Workload); err != nil {
+			u.reject("%v", err)
+			return nil
+		}
+		if s.Source == logrec.SourceWorkload && s.Workload == "" {
+			u.reject("no workload: a workload record needs \"workload\" (NAMESPACE/NAME) or a default")
 			return nil
 		}
 		if len(m) > u.opt.MaxLine {

@@ -20,6 +20,10 @@ import (
 // after the cut, so a message holding invalid bytes can grow up to three
 // times MaxLine.
 func ReadPlain(ctx context.Context, r io.Reader, d Defaults, sink Sink, opt Options) (Stats, error) {
+	d, err := d.Normalize()
+	if err != nil {
+		return Stats{}, err
+	}
 	u := newRun(ctx, r, sink, opt, opt.withDefaults().MaxLine)
 	s := logrec.Stream{Source: d.source(), Cluster: d.Cluster, Namespace: d.Namespace, Workload: d.Workload}
 	var scratch []byte
