@@ -107,6 +107,21 @@ func (c *conn) Close() {
 	}
 }
 
+// lockWait is how long a one-off command waits for another one-off command
+// that holds the data folder.
+const lockWait = 60 * time.Second
+
+// createsData reports whether a command of this role may create a missing
+// data folder; the others only read what is there, and a mistyped --data
+// should say so instead of showing an empty store.
+func createsData(role string) bool {
+	switch role {
+	case "serve", "run", "demo", "ingest", "pretrain", "parse", "models put":
+		return true
+	}
+	return false
+}
+
 // connect reaches NATS: --nats if given; else the serve that owns --data;
 // else an embedded server on --data for the life of this command.
 func (a *app) connect(ctx context.Context, role string) (*conn, error) {
@@ -126,17 +141,47 @@ func (a *app) connect(ctx context.Context, role string) (*conn, error) {
 		}
 		return &conn{nc: nc, url: nc.ConnectedUrl()}, nil
 	}
+	if a.dataDir == "" {
+		return nil, errors.New("--data must name a folder")
+	}
+	if !createsData(role) {
+		if _, err := os.Stat(a.dataDir); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("data folder %s does not exist: check --data, or start `lognats serve --data %s` (or pass --nats)", a.dataDir, a.dataDir)
+		}
+	}
 	lock, err := datadir.Acquire(a.dataDir)
 	var le *datadir.LockedError
-	if errors.As(err, &le) && role != "serve" && le.Owner != nil && le.Owner.NATSURL != "" {
-		cc := a.client
-		cc.URLs, cc.Name, cc.ConnectWait = le.Owner.NATSURL, name, 3*time.Second
-		nc, cerr := natsx.Connect(ctx, cc)
-		if cerr != nil {
-			return nil, fmt.Errorf("data folder %s belongs to %s (pid %d), but its NATS at %s does not answer: %w",
-				le.Dir, le.Owner.Role, le.Owner.PID, le.Owner.NATSURL, cerr)
+	waitUntil, told := time.Now().Add(lockWait), false
+	for errors.As(err, &le) && role != "serve" {
+		if le.Owner != nil && le.Owner.NATSURL != "" && (le.Owner.Role == "serve" || le.Owner.Role == "run") {
+			cc := a.client
+			cc.URLs, cc.Name, cc.ConnectWait = le.Owner.NATSURL, name, 3*time.Second
+			nc, cerr := natsx.Connect(ctx, cc)
+			if cerr != nil {
+				return nil, fmt.Errorf("data folder %s belongs to %s (pid %d), but its NATS at %s does not answer: %w",
+					le.Dir, le.Owner.Role, le.Owner.PID, le.Owner.NATSURL, cerr)
+			}
+			return &conn{nc: nc, url: le.Owner.NATSURL}, nil
 		}
-		return &conn{nc: nc, url: le.Owner.NATSURL}, nil
+		// Another one-off command has the folder (or is still starting):
+		// wait for it rather than use a server that goes away with it.
+		if time.Now().After(waitUntil) {
+			break
+		}
+		if !told && time.Until(waitUntil) < lockWait-time.Second {
+			who := "another lognats command"
+			if le.Owner != nil {
+				who = fmt.Sprintf("lognats %s (pid %d)", le.Owner.Role, le.Owner.PID)
+			}
+			fmt.Fprintf(os.Stderr, "waiting for %s to release data folder %s (run `lognats serve` to share it)...\n", who, le.Dir)
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		lock, err = datadir.Acquire(a.dataDir)
 	}
 	if err != nil {
 		return nil, err
@@ -165,6 +210,9 @@ func (a *app) connect(ctx context.Context, role string) (*conn, error) {
 
 // openStore connects and opens the model store.
 func (a *app) openStore(ctx context.Context, role string) (*modelstore.Store, *conn, error) {
+	if err := a.store.Validate(); err != nil {
+		return nil, nil, err // before starting or reaching a server for nothing
+	}
 	c, err := a.connect(ctx, role)
 	if err != nil {
 		return nil, nil, err

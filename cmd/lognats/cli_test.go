@@ -352,6 +352,9 @@ func TestTamperedModelCLI(t *testing.T) {
 
 func TestBadInputCLI(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	tmp := t.TempDir()
 	os.WriteFile(filepath.Join(tmp, "m"), []byte("model"), 0o644)
 	cases := []struct {
@@ -369,6 +372,8 @@ func TestBadInputCLI(t *testing.T) {
 		{"unknown model", []string{"models", "get", "drain/none", "-o", filepath.Join(tmp, "o")}, "no current version"},
 		{"unknown flag", []string{"models", "ls", "--frobnicate"}, "unknown flag"},
 		{"unreachable nats", []string{"--nats", "nats://127.0.0.1:1", "models", "ls"}, "connect to NATS at nats://127.0.0.1:1"},
+		{"mistyped data folder", []string{"--data", filepath.Join(tmp, "typo"), "status"}, "does not exist"},
+		{"empty data folder name", []string{"--data", "", "models", "ls"}, "--data must name a folder"},
 		{"plain lines without workload", []string{"ingest", filepath.Join(tmp, "m")}, "need a workload"},
 		{"workload with two slashes", []string{"ingest", "--workload", "a/b/c", filepath.Join(tmp, "m")}, "one slash"},
 		{"workload with empty half", []string{"ingest", "--workload", "/", filepath.Join(tmp, "m")}, "neither empty"},
@@ -390,6 +395,36 @@ func TestBadInputCLI(t *testing.T) {
 		// Other commands use the running serve instead of failing.
 		mustCLI(t, "--data", data, "models", "ls")
 	})
+}
+
+// One-off commands started together on a folder with no serve take turns
+// with the folder instead of failing on its lock.
+func TestConcurrentCommandsWithoutServe(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	model := filepath.Join(t.TempDir(), "m.bin")
+	writeRandom(t, model, 1000)
+	errs := make(chan string, 5)
+	for range 5 {
+		go func() {
+			r := runCLI(t, "--data", data, "models", "put", "x/y", model)
+			if r.code != 0 {
+				errs <- fmt.Sprintf("exit %d: %s", r.code, r.stderr)
+				return
+			}
+			errs <- ""
+		}()
+	}
+	for range 5 {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
+	hist := mustCLI(t, "--data", data, "models", "history", "x/y").stdout
+	for v := 1; v <= 5; v++ {
+		if !strings.Contains(hist, fmt.Sprintf("x/y@v%d", v)) {
+			t.Fatalf("history lacks v%d:\n%s", v, hist)
+		}
+	}
 }
 
 // The first command on a new data folder, with no serve running, may be an

@@ -96,7 +96,7 @@ func (a *app) modelsPutCmd() *cobra.Command {
 				opts.Progress = func(n int64) { _ = bar.Set64(n) }
 				defer bar.Finish()
 			}
-			return a.withStore(cmd.Context(), "models", func(s *modelstore.Store) error {
+			return a.withStore(cmd.Context(), "models put", func(s *modelstore.Store) error {
 				v, err := s.Put(cmd.Context(), m, src, opts)
 				if err != nil {
 					return err

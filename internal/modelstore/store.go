@@ -61,6 +61,9 @@ type Config struct {
 	Logger    *slog.Logger
 }
 
+// Validate checks the configuration as Open would, without connecting.
+func (c Config) Validate() error { return c.defaults() }
+
 func (c *Config) defaults() error {
 	if c.ModelBucket == "" {
 		c.ModelBucket = DefaultModelBucket
