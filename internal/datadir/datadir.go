@@ -63,6 +63,18 @@ func Acquire(dir string) (*Lock, error) {
 		return nil, fmt.Errorf("create data folder %s: %w", abs, err)
 	}
 	f, err := os.OpenFile(filepath.Join(abs, lockFile), os.O_RDWR|os.O_CREATE, 0o644)
+	if errors.Is(err, os.ErrPermission) {
+		// Another user's folder: if its serve is running, say so, so the
+		// command can use that serve instead of writing here.
+		if rf, rerr := os.Open(filepath.Join(abs, lockFile)); rerr == nil {
+			ferr := syscall.Flock(int(rf.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+			rf.Close()
+			if errors.Is(ferr, syscall.EWOULDBLOCK) {
+				info, _ := ReadServeInfo(abs)
+				return nil, &LockedError{Dir: abs, Owner: info}
+			}
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open lock file in %s: %w", abs, err)
 	}
