@@ -52,6 +52,9 @@ lines), lines scored per second and training seconds.`,
 			if err != nil {
 				return err
 			}
+			if o.block < 0 {
+				return fmt.Errorf("invalid --split-block %d: want 0 (whole file) or more", o.block)
+			}
 			dc := detecteval.DefaultConfig()
 			dc.Rule = rule
 			dc.Model.Seed = o.seed

@@ -84,7 +84,11 @@ func (a *app) ingestCmd() *cobra.Command {
 			}
 			// Even when interrupted, wait (briefly) for what was sent, so the
 			// stored count below is true.
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+			wait := 15 * time.Second
+			if ctx.Err() != nil && !c.nc.IsConnected() {
+				wait = time.Second // interrupted while NATS is away: nothing more will be acknowledged
+			}
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 			if ferr := pub.Flush(fctx); err == nil {
 				err = ferr
 			}

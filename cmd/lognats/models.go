@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/lognats/lognats/internal/detecteval"
 	"github.com/lognats/lognats/internal/modelstore"
 )
 
@@ -29,6 +31,19 @@ func (a *app) modelsCmd() *cobra.Command {
 	cmd.AddCommand(a.modelsPutCmd(), a.modelsGetCmd(), a.modelsLsCmd(), a.modelsInfoCmd(), a.modelsHistoryCmd(),
 		a.modelsRmCmd(), a.modelsPromoteCmd(), a.modelsWatchCmd(), a.modelsVerifyCmd(), a.modelsGCCmd())
 	return cmd
+}
+
+// looksLikeKind sniffs the first bytes of a model the services load:
+// drain/* are gzip-compressed DRAIN snapshots, nulog/* detector bundles.
+// Other kinds are the user's own.
+func looksLikeKind(kind string, head []byte) bool {
+	switch kind {
+	case "drain":
+		return len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b
+	case "nulog":
+		return detecteval.LooksLikeBundle(head)
+	}
+	return true
 }
 
 // withStore runs f with an open store and closes the connection afterwards.
@@ -89,6 +104,17 @@ func (a *app) modelsPutCmd() *cobra.Command {
 					return fmt.Errorf("model file %s is a directory", args[1])
 				}
 				src, size = f, st.Size()
+			}
+			switch {
+			case formatVersion < 0:
+				return fmt.Errorf("invalid --format-version %d: want 0 or more", formatVersion)
+			case formatVersion != 0 && format == "":
+				return errors.New("--format-version needs --format")
+			}
+			br := bufio.NewReader(src)
+			src = br
+			if head, _ := br.Peek(8); !looksLikeKind(m.Kind, head) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s does not look like a lognats %s model; the services will refuse it and keep serving the current version\n", args[1], m.Kind)
 			}
 			opts := modelstore.PutOptions{Format: format, FormatVersion: formatVersion, Meta: md, NoPromote: noPromote}
 			if isTerminal(os.Stderr) && (size < 0 || size >= progressMin) {

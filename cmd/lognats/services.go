@@ -44,6 +44,10 @@ func (p *pipelineFlags) bind(cmd *cobra.Command) {
 	f.IntVar(&p.memoryLimitMB, "memory-limit-mb", 384, "soft memory limit in MiB for the Go runtime (GC works harder near it; 0: none)")
 }
 
+// minStreamBytes: a batch is up to about 512 KiB, so a smaller stream
+// would discard lines as fast as they arrive.
+const minStreamBytes = 1 << 20
+
 func (p *pipelineFlags) thresholdMap() (pipeline.Thresholds, error) {
 	switch {
 	case p.rareCount < 1:
@@ -52,6 +56,12 @@ func (p *pipelineFlags) thresholdMap() (pipeline.Thresholds, error) {
 		return nil, fmt.Errorf("invalid --snapshot-lines %d: want 1 or more", p.snapshotLines)
 	case p.snapshotEvery < time.Second:
 		return nil, fmt.Errorf("invalid --snapshot-every %s: want 1s or more", p.snapshotEvery)
+	case p.streams.LogsMaxAge < 0 || p.streams.ResultsMaxAge < 0:
+		return nil, fmt.Errorf("invalid --logs-max-age %s / --results-max-age %s: want a positive duration", p.streams.LogsMaxAge, p.streams.ResultsMaxAge)
+	case p.streams.LogsMaxBytes != -1 && p.streams.LogsMaxBytes < minStreamBytes:
+		return nil, fmt.Errorf("invalid --logs-max-bytes %d: want -1 (no limit) or at least %d (1 MiB); a smaller stream drops every batch", p.streams.LogsMaxBytes, minStreamBytes)
+	case p.streams.ResultsMaxByte != -1 && p.streams.ResultsMaxByte < minStreamBytes:
+		return nil, fmt.Errorf("invalid --results-max-bytes %d: want -1 (no limit) or at least %d (1 MiB)", p.streams.ResultsMaxByte, minStreamBytes)
 	}
 	th := pipeline.DefaultThresholds()
 	for _, kv := range p.thresholds {

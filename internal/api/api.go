@@ -167,8 +167,12 @@ func parseFilter(q map[string][]string) (pipeline.InsightFilter, error) {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 			return time.Unix(n, 0), nil
 		}
-		if d, err := time.ParseDuration(v); err == nil && d < 0 {
+		d, derr := time.ParseDuration(v)
+		if derr == nil && d < 0 {
 			return time.Now().Add(d), nil
+		}
+		if derr != nil && strings.HasPrefix(v, "-") && strings.Trim(v[1:], "0123456789.hmsuµn") == "" {
+			return time.Time{}, fmt.Errorf("invalid %s=%q: duration out of range (at most about 2,500,000h)", k, v)
 		}
 		return time.Time{}, fmt.Errorf("invalid %s=%q: want RFC 3339, unix seconds or a negative duration like -1h", k, v)
 	}

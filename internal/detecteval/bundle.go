@@ -49,6 +49,12 @@ type bundleHeader struct {
 	Frames []string `json:"frames,omitempty"`
 }
 
+// LooksLikeBundle reports whether the first bytes of an object are a
+// detector's magic, for a cheap warning before a full Load.
+func LooksLikeBundle(head []byte) bool {
+	return len(head) >= len(bundleMagic) && string(head[:len(bundleMagic)]) == bundleMagic
+}
+
 // ErrBundle is wrapped by every error Load returns for a damaged object.
 var ErrBundle = errors.New("invalid detector object")
 

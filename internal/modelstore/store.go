@@ -277,7 +277,11 @@ func (s *Store) Put(ctx context.Context, m Model, r io.Reader, opts PutOptions) 
 		// caller gave up while acknowledgements were in flight): remove
 		// whatever is there, so a failed put never leaves a version behind.
 		// Chunks without metadata are left to GC.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		wait := 10 * time.Second
+		if !s.js.Conn().IsConnected() {
+			wait = 2 * time.Second // do not hold an interrupted user long for a cleanup GC also does
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 		if derr := obs.Delete(cctx, name); derr == nil {
 			_ = s.purgeMeta(cctx, bucket, name)
 		}

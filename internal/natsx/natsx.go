@@ -196,7 +196,7 @@ func Connect(ctx context.Context, cfg ClientConfig) (*nats.Conn, error) {
 		nats.ReconnectBufSize(64 << 20),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
-				logger.Warn("nats disconnected", "err", err)
+				logger.Warn("nats disconnected; reconnecting (Ctrl-C to give up)", "err", err)
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { logger.Info("nats reconnected", "url", nc.ConnectedUrl()) }),
