@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 
 	"io"
 	"log/slog"
@@ -543,10 +544,16 @@ func (s *Store) Info(ctx context.Context, r Ref) (Version, error) {
 type Reader struct {
 	Version Version
 	res     jetstream.ObjectResult
+	ctx     context.Context // the whole read's deadline
 	cancel  context.CancelFunc
 	n       uint64
 	err     error
 }
+
+// StallTimeout ends a read that waits this long for data. Chunks are
+// at most a few MiB, so a healthy server never pauses this long; a chunk
+// the server cannot read back (a damaged block file) is never delivered.
+const StallTimeout = 15 * time.Second
 
 // ReadTimeout sizes the deadline of a read to the object, so big models are
 // not cut off by the client's default 5 s limit: 30 s plus 1 s per 4 MiB.
@@ -561,12 +568,35 @@ func (s *Store) Open(ctx context.Context, r Ref) (*Reader, error) {
 		return nil, err
 	}
 	rctx, cancel := context.WithTimeout(ctx, ReadTimeout(v.Size))
-	res, err := s.obs(v.Kind).Get(rctx, v.Object)
+	dl, _ := rctx.Deadline()
+	res, err := s.obs(v.Kind).Get(stallContext{Context: rctx, last: dl}, v.Object)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("open object %s/%s: %w", v.Bucket, v.Object, err)
 	}
-	return &Reader{Version: v, res: res, cancel: cancel}, nil
+	return &Reader{Version: v, res: res, ctx: rctx, cancel: cancel}, nil
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// stallContext gives every Read of the object client a deadline of its
+// own. The client reads its context's deadline at each Read and sets it
+// on its pipe, so a Read that waits past it returns a timeout; a
+// cancellation would not interrupt a Read in progress.
+type stallContext struct {
+	context.Context
+	last time.Time // the whole read's deadline
+}
+
+func (c stallContext) Deadline() (time.Time, bool) {
+	d := time.Now().Add(StallTimeout)
+	if !c.last.IsZero() && c.last.Before(d) {
+		d = c.last
+	}
+	return d, true
 }
 
 func (r *Reader) Read(p []byte) (int, error) {
@@ -579,6 +609,11 @@ func (r *Reader) Read(p []byte) (int, error) {
 	n, err := r.res.Read(p)
 	r.n += uint64(n)
 	switch {
+	case n == 0 && len(p) > 0 && (err == nil || isTimeout(err)) && r.ctx.Err() == nil:
+		// A Read reached its stall deadline (the client reports it as a
+		// pipe timeout, or as nothing) while the whole read still had time.
+		r.err = fmt.Errorf("read object %s/%s: the server sent nothing for %s at byte %d of %d: the stored object may be damaged (run `lognats models verify`) or the server is overloaded",
+			r.Version.Bucket, r.Version.Object, StallTimeout, r.n, r.Version.Size)
 	case err == io.EOF:
 		if r.n != r.Version.Size {
 			r.err = &DigestError{Bucket: r.Version.Bucket, Object: r.Version.Object, Want: r.Version.SHA256, Got: "(not computed)", WantSize: r.Version.Size, GotSize: r.n}
@@ -588,7 +623,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 	case errors.Is(err, jetstream.ErrDigestMismatch):
 		r.err = &DigestError{Bucket: r.Version.Bucket, Object: r.Version.Object, Want: r.Version.SHA256, Got: "(differs)", WantSize: r.Version.Size, GotSize: r.n}
 	case err != nil:
-		r.err = fmt.Errorf("read object %s/%s at byte %d: %w", r.Version.Bucket, r.Version.Object, r.n, err)
+		r.err = fmt.Errorf("read object %s/%s at byte %d of %d: %w", r.Version.Bucket, r.Version.Object, r.n, r.Version.Size, err)
 	}
 	return n, r.err
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -514,4 +516,51 @@ func TestRetentionCountsVersionsAcrossGaps(t *testing.T) {
 	if fmt.Sprint(got) != "[5 4 3]" {
 		t.Fatalf("history = %v, want [5 4 3]", got)
 	}
+}
+
+// A byte flipped in the server's block file (disk damage under a stopped
+// server): get fails with an error that names the object, within the stall
+// timeout rather than the whole read deadline, and never returns the bytes.
+func TestDamagedBlockFileIsReported(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the stall timeout")
+	}
+	dir := t.TempDir()
+	srv := natstest.Embedded(t, dir)
+	ctx := context.Background()
+	s := openStore(t, srv.Connect(t), modelstore.Config{ChunkSize: 64 << 10})
+	data := randBytes(t, 1<<20)
+	v, err := s.Put(ctx, mustModel(t, "nulog/disk"), bytes.NewReader(data), modelstore.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	blocks, _ := filepath.Glob(filepath.Join(dir, "*", "jetstream", "*", "streams", "OBJ_"+modelstore.DefaultModelBucket, "msgs", "*.blk"))
+	if len(blocks) == 0 {
+		blocks, _ = filepath.Glob(filepath.Join(dir, "**", "OBJ_"+modelstore.DefaultModelBucket, "msgs", "*.blk"))
+	}
+	if len(blocks) == 0 {
+		t.Skip("block files not found where expected")
+	}
+	b, err := os.ReadFile(blocks[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(blocks[0], b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv = natstest.Embedded(t, dir)
+	s = openStore(t, srv.Connect(t), modelstore.Config{})
+	start := time.Now()
+	var out bytes.Buffer
+	_, err = s.Get(ctx, v.Ref, &out)
+	took := time.Since(start)
+	if err == nil {
+		t.Fatalf("get of a damaged object succeeded (%d bytes)", out.Len())
+	}
+	if !strings.Contains(err.Error(), v.Object) || !strings.Contains(err.Error(), "damaged") && !strings.Contains(err.Error(), "digest") || took > modelstore.StallTimeout+10*time.Second {
+		t.Fatalf("after %s: %v", took, err)
+	}
+	t.Logf("after %s: %v", took.Round(time.Millisecond), err)
 }
