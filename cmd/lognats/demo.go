@@ -49,6 +49,9 @@ func (a *app) demoCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if generate {
+				plan.Why = "--generated"
+			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "lognats demo: data folder %s\n", a.dataDir)
 			ready := func(rs *runningServices, httpURL string, c *conn, store *modelstore.Store) {
 				if err := a.demoFeed(cmd.Context(), cmd, plan, rs, httpURL, c, store); err != nil && cmd.Context().Err() == nil {

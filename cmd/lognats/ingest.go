@@ -167,9 +167,9 @@ func (a *app) statusCmd() *cobra.Command {
 				}
 				fmt.Fprintf(w, "  %-32s %d / %d%s\n", l.Service, l.Pending, l.Unacked, state)
 			}
-			fmt.Fprintf(w, "  %-28s %d / %d (LOGS / RESULTS batches not yet counted)\n", "stats", rep.StatsLagLogs, rep.StatsLagRes)
+			fmt.Fprintf(w, "  %-32s %d / %d (LOGS / RESULTS batches not yet counted)\n", "stats", rep.StatsLagLogs, rep.StatsLagRes)
 			for _, k := range sortedKeys(rep.Leases) {
-				fmt.Fprintf(w, "lease %-26s held by %s\n", k, rep.Leases[k])
+				fmt.Fprintf(w, "lease %s held by %s\n", k, rep.Leases[k])
 			}
 			idle := rep.StatsLagLogs == 0 && rep.StatsLagRes == 0
 			for _, l := range rep.Lag {

@@ -330,8 +330,15 @@ func (a *app) modelsInfoCmd() *cobra.Command {
 					return writeJSON(cmd.OutOrStdout(), v)
 				}
 				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-				fmt.Fprintf(w, "Ref:\t%s\nCurrent:\t%v\nObject:\t%s/%s\nSize:\t%d (%s)\nSHA-256:\t%s\nChunks:\t%d\nFormat:\t%s %d\nCreated:\t%s\nParent:\t%d\n",
-					v.Ref, v.Current, v.Bucket, v.Object, v.Size, humanBytes(v.Size), v.SHA256, v.Chunks, v.Format, v.FormatVersion, v.Created.Format(time.RFC3339), v.Parent)
+				format, parent := "-", "-"
+				if v.Format != "" {
+					format = fmt.Sprintf("%s v%d", v.Format, v.FormatVersion)
+				}
+				if v.Parent > 0 {
+					parent = fmt.Sprintf("v%d", v.Parent)
+				}
+				fmt.Fprintf(w, "Ref:\t%s\nCurrent:\t%v\nObject:\t%s/%s\nSize:\t%d (%s)\nSHA-256:\t%s\nChunks:\t%d\nFormat:\t%s\nCreated:\t%s\nParent:\t%s\n",
+					v.Ref, v.Current, v.Bucket, v.Object, v.Size, humanBytes(v.Size), v.SHA256, v.Chunks, format, v.Created.Format(time.RFC3339), parent)
 				for k, val := range v.Meta {
 					fmt.Fprintf(w, "Meta %s:\t%s\n", k, val)
 				}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -247,7 +248,7 @@ func printParse(w io.Writer, sum parseSummary, opts parseOptions) error {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tSIZE\tTEMPLATE")
 		for _, c := range sum.Clusters {
-			fmt.Fprintf(tw, "%d\t%d\t%s\n", c.ID, c.Size, c.Template)
+			fmt.Fprintf(tw, "%d\t%d\t%s\n", c.ID, c.Size, printable(c.Template))
 		}
 		err = errors.Join(err, tw.Flush())
 	}
@@ -255,4 +256,21 @@ func printParse(w io.Writer, sum parseSummary, opts parseOptions) error {
 		return fmt.Errorf("print templates: %w", err)
 	}
 	return nil
+}
+
+// printable escapes control characters (and tabs, which the table uses) so
+// a template mined from binary junk cannot garble the terminal.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			fmt.Fprintf(&b, "\\x%02x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -29,7 +29,12 @@ func (a *app) pretrainDrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "drain --source S --normal FILE... [--anomaly FILE...]",
 		Short: "Mine labelled templates from normal (and anomalous) lines; store drain/pretrained-<source>",
-		Args:  cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unexpected argument %q: log files go after --normal (or --anomaly), e.g. --normal %s", args[0], args[0])
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !isPretrainedSource(source) {
 				return fmt.Errorf("invalid --source %q: want one of %s", source, strings.Join(pipeline.PretrainedSources(), ", "))

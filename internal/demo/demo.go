@@ -32,6 +32,8 @@ type Input struct {
 type Plan struct {
 	Dir       string
 	Generated bool
+	// Why says why generated logs are used (empty for the real corpus).
+	Why string
 	// Pretrain holds normal files per pretrained source.
 	Pretrain map[string][]string
 	Ingest   []Input
@@ -281,7 +283,11 @@ func Score(labels map[string]Label, results []logrec.Result) EpisodeScore {
 func Report(w io.Writer, plan Plan, st pipeline.Status, templates map[string]int64, rows []pipeline.BreakdownRow, top []pipeline.TopTemplate, ep *EpisodeScore, elapsed time.Duration, httpURL string) {
 	src := "real Kubernetes logs from " + plan.Dir
 	if plan.Generated {
-		src = "GENERATED logs (internal/loggen; the real corpus ../shared/data/k8s-logs was not found)"
+		why := plan.Why
+		if why == "" {
+			why = "the real corpus ../shared/data/k8s-logs was not found"
+		}
+		src = "GENERATED logs (internal/loggen; " + why + ")"
 	}
 	fmt.Fprintf(w, "\n== lognats demo report ==\n")
 	fmt.Fprintf(w, "input: %s; workload lines are generated\n", src)
