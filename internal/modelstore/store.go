@@ -98,6 +98,10 @@ func (c *Config) defaults() error {
 	return nil
 }
 
+// ChunkAckTimeout bounds the wait for the server's acknowledgement of one
+// chunk of a put.
+const ChunkAckTimeout = 30 * time.Second
+
 // Store is a handle on the model buckets. It is safe for concurrent use.
 type Store struct {
 	cfg     Config
@@ -113,7 +117,10 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	js, err := jetstream.New(nc)
+	// A chunk acknowledgement lost when a stream leader dies would
+	// otherwise hold a put until its context ends; fail it and let the
+	// caller retry.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(ChunkAckTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("jetstream context: %w", err)
 	}
@@ -313,6 +320,12 @@ func (s *Store) checkStored(ctx context.Context, bucket, name string, sent *jets
 	ctx, cancel := withDefaultTimeout(ctx, 30*time.Second)
 	defer cancel()
 	stored, err := s.buckets[bucket].GetInfo(ctx, name)
+	// On a replicated bucket the read may be answered by a follower that
+	// has not applied the metadata yet (direct get): give it a moment.
+	for wait := 50 * time.Millisecond; errors.Is(err, jetstream.ErrObjectNotFound) && wait < 5*time.Second && ctx.Err() == nil; wait *= 2 {
+		time.Sleep(wait)
+		stored, err = s.buckets[bucket].GetInfo(ctx, name)
+	}
 	if err != nil {
 		return Version{}, fmt.Errorf("check object %s/%s after put: %w", bucket, name, err)
 	}
