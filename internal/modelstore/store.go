@@ -125,7 +125,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("jetstream context: %w", err)
 	}
 	s := &Store{cfg: cfg, js: js, buckets: map[string]jetstream.ObjectStore{}, logger: cfg.Logger}
-	ctx, cancel := withDefaultTimeout(ctx, 30*time.Second)
+	ctx, cancel := withRequestTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for _, b := range []string{cfg.ModelBucket, cfg.DrainBucket} {
 		obs, err := js.ObjectStore(ctx, b)
@@ -317,7 +317,7 @@ func (s *Store) Put(ctx context.Context, m Model, r io.Reader, opts PutOptions) 
 }
 
 func (s *Store) checkStored(ctx context.Context, bucket, name string, sent *jetstream.ObjectInfo) (Version, error) {
-	ctx, cancel := withDefaultTimeout(ctx, 30*time.Second)
+	ctx, cancel := withRequestTimeout(ctx, 30*time.Second)
 	defer cancel()
 	stored, err := s.buckets[bucket].GetInfo(ctx, name)
 	// On a replicated bucket the read may be answered by a follower that
@@ -374,7 +374,7 @@ func (s *Store) nextVersion(ctx context.Context, m Model) (uint64, error) {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		cctx, cancel := withDefaultTimeout(ctx, 10*time.Second)
+		cctx, cancel := withRequestTimeout(ctx, 10*time.Second)
 		e, err := s.kv.Get(cctx, key)
 		var next uint64
 		switch {
@@ -414,7 +414,7 @@ func isConflict(err error) bool {
 
 // current reads the pointer of m; ErrNotFound if m has none.
 func (s *Store) current(ctx context.Context, m Model) (pointer, uint64, error) {
-	ctx, cancel := withDefaultTimeout(ctx, 10*time.Second)
+	ctx, cancel := withRequestTimeout(ctx, 10*time.Second)
 	defer cancel()
 	e, err := s.kv.Get(ctx, currentKey(m))
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
@@ -449,7 +449,7 @@ func (s *Store) setPointer(ctx context.Context, v Version, should func(cur uint6
 		}
 		p.Moved = time.Now().UTC()
 		b, _ := json.Marshal(p)
-		cctx, cancel := withDefaultTimeout(ctx, 10*time.Second)
+		cctx, cancel := withRequestTimeout(ctx, 10*time.Second)
 		if rev == 0 {
 			_, err = s.kv.Create(cctx, key, b)
 		} else {
@@ -535,7 +535,7 @@ func (s *Store) Info(ctx context.Context, r Ref) (Version, error) {
 	if err != nil {
 		return Version{}, err
 	}
-	ictx, cancel := withDefaultTimeout(ctx, 10*time.Second)
+	ictx, cancel := withRequestTimeout(ctx, 10*time.Second)
 	defer cancel()
 	info, err := s.obs(r.Kind).GetInfo(ictx, r.ObjectName())
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
@@ -706,7 +706,7 @@ func (s *Store) list(ctx context.Context, bucket string) ([]Version, error) {
 }
 
 func (s *Store) listInfos(ctx context.Context, bucket string, deleted bool) ([]*jetstream.ObjectInfo, error) {
-	ctx, cancel := withDefaultTimeout(ctx, 60*time.Second)
+	ctx, cancel := withRequestTimeout(ctx, 60*time.Second)
 	defer cancel()
 	var opts []jetstream.ListObjectsOpt
 	if deleted {
@@ -779,7 +779,7 @@ func (s *Store) Delete(ctx context.Context, r Ref, force bool) error {
 	if r.Version == cur && !force {
 		return fmt.Errorf("%w: %s is current; promote another version first", ErrCurrentVersion, r)
 	}
-	dctx, cancel := withDefaultTimeout(ctx, 30*time.Second)
+	dctx, cancel := withRequestTimeout(ctx, 30*time.Second)
 	defer cancel()
 	obs := s.obs(r.Kind)
 	if r.Version == cur {
@@ -1101,9 +1101,9 @@ func (s *Store) StreamBytes(ctx context.Context) (uint64, error) {
 	return total, nil
 }
 
-func withDefaultTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return ctx, func() {}
-	}
+// withRequestTimeout bounds one request to the server by d, even when the
+// caller's context allows longer: on a cluster a request can go unanswered
+// (a node died with it), and only a timeout lets the caller retry.
+func withRequestTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, d)
 }
