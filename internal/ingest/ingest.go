@@ -114,25 +114,48 @@ func (d Defaults) Normalize() (Defaults, error) {
 		return d, err
 	}
 	d.Namespace, d.Workload = ns, wl
+	if err := checkName("cluster", d.Cluster); err != nil {
+		return d, err
+	}
 	return d, nil
 }
 
-// splitWorkload reads a workload written NAMESPACE/NAME (ns may also come
-// on its own). One slash at most, and no empty half.
-func splitWorkload(ns, wl string) (string, string, error) {
-	n, name, ok := strings.Cut(wl, "/")
-	if !ok {
-		return ns, wl, nil
-	}
+// MaxNameLen bounds cluster, namespace and workload names (Kubernetes' own
+// limit for object names). They become tokens of NATS subjects, and a
+// subject longer than the server's control line would cut the connection.
+const MaxNameLen = 253
+
+func checkName(what, name string) error {
 	switch {
-	case n == "" || name == "":
-		return ns, wl, fmt.Errorf("workload %q: want NAMESPACE/NAME with neither empty", wl)
-	case strings.Contains(name, "/"):
-		return ns, wl, fmt.Errorf("workload %q: want NAMESPACE/NAME (one slash)", wl)
-	case ns != "" && ns != n:
-		return ns, wl, fmt.Errorf("workload %q is in namespace %q, but namespace %q was given", wl, n, ns)
+	case len(name) > MaxNameLen:
+		return fmt.Errorf("%s name of %d bytes: at most %d", what, len(name), MaxNameLen)
+	case strings.Contains(name, "/") && what != "workload":
+		return fmt.Errorf("%s %q: no slash allowed", what, name)
 	}
-	return n, name, nil
+	return nil
+}
+
+// splitWorkload reads a workload written NAMESPACE/NAME (ns may also come
+// on its own). One slash at most, no empty half, surrounding spaces
+// dropped, lengths bounded.
+func splitWorkload(ns, wl string) (string, string, error) {
+	ns, wl = strings.TrimSpace(ns), strings.TrimSpace(wl)
+	if n, name, ok := strings.Cut(wl, "/"); ok {
+		n, name = strings.TrimSpace(n), strings.TrimSpace(name)
+		switch {
+		case n == "" || name == "":
+			return ns, wl, fmt.Errorf("workload %q: want NAMESPACE/NAME with neither empty", wl)
+		case strings.Contains(name, "/"):
+			return ns, wl, fmt.Errorf("workload %q: want NAMESPACE/NAME (one slash)", wl)
+		case ns != "" && ns != n:
+			return ns, wl, fmt.Errorf("workload %q is in namespace %q, but namespace %q was given", wl, n, ns)
+		}
+		ns, wl = n, name
+	}
+	if err := checkName("namespace", ns); err != nil {
+		return ns, wl, err
+	}
+	return ns, wl, checkName("workload", wl)
 }
 
 // RequireWorkload is Normalize for plain text, where every line takes the
@@ -140,10 +163,21 @@ func splitWorkload(ns, wl string) (string, string, error) {
 // workload, so they must name it.
 func (d Defaults) RequireWorkload() (Defaults, error) {
 	d, err := d.Normalize()
-	if err == nil && d.source() == logrec.SourceWorkload && d.Workload == "" {
-		err = errors.New("workload lines need a workload (NAMESPACE/NAME); control-plane, rancher and longhorn lines take a source instead")
+	if err == nil && d.source() == logrec.SourceWorkload {
+		err = needWorkload(d.Namespace, d.Workload)
 	}
 	return d, err
+}
+
+// needWorkload: a user's workload is modelled per NAMESPACE/NAME.
+func needWorkload(ns, wl string) error {
+	switch {
+	case wl == "":
+		return errors.New("workload lines need a workload (NAMESPACE/NAME); control-plane, rancher and longhorn lines take a source instead")
+	case ns == "":
+		return fmt.Errorf("workload %q needs a namespace: write NAMESPACE/NAME or give the namespace", wl)
+	}
+	return nil
 }
 
 func (d Defaults) source() string {

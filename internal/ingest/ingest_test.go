@@ -157,7 +157,7 @@ func TestReadNDJSONRules(t *testing.T) {
 		{"wrong type", `{"message":5}`, nil, Stats{Rejected: 1}, []string{"line 1: malformed JSON"}},
 		{"unknown source", `{"message":"a","source":"mainframe"}`, nil, Stats{Rejected: 1}, []string{`line 1: unknown source "mainframe"`}},
 		{"bad time", `{"message":"a","time":"yesterday"}` + "\n" + `{"message":"a","time":true}`, nil, Stats{Rejected: 2}, []string{"line 1: malformed JSON", "line 2: malformed JSON"}},
-		{"time out of range", `{"message":"a","time":"9999-12-31T23:59:59Z"}` + "\n" + `{"message":"b","time":"1000-01-01T00:00:00Z"}`, nil, Stats{Rejected: 2}, []string{"line 1: malformed JSON", "line 2: malformed JSON"}},
+		{"time out of range", `{"message":"a","time":"9999-12-31T23:59:59Z"}` + "\n" + `{"message":"b","time":"1000-01-01T00:00:00Z"}`, nil, Stats{Rejected: 2}, []string{"line 1: time 9999-12-31T23:59:59Z is outside", "line 2: time 1000-01-01T00:00:00Z is outside"}},
 		{"invalid UTF-8", "{\"message\":\"a\xffb\"}", []string{"a\uFFFDb"}, Stats{Accepted: 1, Replaced: 1}, nil},
 		{"truncated message", `{"message":"0123456789abc"}`, []string{"0123456789 …[truncated 3 bytes]"}, Stats{Accepted: 1, Truncated: 1}, nil},
 		{"raw line too long", `{"message":"` + strings.Repeat("x", 2*10+ndjsonSlack) + `"}`, nil, Stats{Rejected: 1}, []string{"line 1: record of"}},
@@ -200,7 +200,7 @@ func TestReadNDJSONFields(t *testing.T) {
 		`{"message":"no time","extra":{"a":[1,2]}}`,
 	}, "\n")
 	var sink memSink
-	st, err := ReadNDJSON(context.Background(), strings.NewReader(in), Defaults{Cluster: "dc", Workload: "dw", Pod: "dp"}, &sink, Options{Now: fixedNow})
+	st, err := ReadNDJSON(context.Background(), strings.NewReader(in), Defaults{Cluster: "dc", Namespace: "dn", Workload: "dw", Pod: "dp"}, &sink, Options{Now: fixedNow})
 	if err != nil || st.Accepted != 7 {
 		t.Fatalf("stats %+v, err %v", st, err)
 	}
@@ -211,7 +211,7 @@ func TestReadNDJSONFields(t *testing.T) {
 	if sink.batches[0].s != want0 {
 		t.Errorf("stream 0 = %+v", sink.batches[0].s)
 	}
-	if s := sink.batches[1].s; s != (logrec.Stream{Source: "workload", Cluster: "dc", Workload: "dw"}) {
+	if s := sink.batches[1].s; s != (logrec.Stream{Source: "workload", Cluster: "dc", Namespace: "dn", Workload: "dw"}) {
 		t.Errorf("stream 1 = %+v", s)
 	}
 	r0 := sink.batches[0].recs[0]
@@ -284,7 +284,7 @@ func TestManyStreams(t *testing.T) {
 	const streams, per = 200, 20
 	for i := range per {
 		for s := range streams {
-			fmt.Fprintf(&b, `{"workload":"w%d","message":"%d"}`+"\n", s, i)
+			fmt.Fprintf(&b, `{"workload":"ns/w%d","message":"%d"}`+"\n", s, i)
 		}
 	}
 	var sink memSink
@@ -488,4 +488,45 @@ func BenchmarkReadNDJSON(b *testing.B) {
 	}
 	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 	b.ReportMetric(0, "ns/op")
+}
+
+// Names are bounded (they become subject tokens), trimmed, and a record's
+// NAMESPACE/NAME wins over the defaults; numeric and plain-text times out
+// of range are refused or replaced, never wrapped around.
+func TestNamesAndTimeRanges(t *testing.T) {
+	d := Defaults{Cluster: "c", Namespace: "shop", Workload: "api"}
+	in := strings.Join([]string{
+		`{"workload":"other/web","message":"own workload"}`,
+		`{"workload":"ns/` + strings.Repeat("a", 300) + `","message":"long"}`,
+		`{"workload":" spaced / web ","message":"spaces"}`,
+		`{"time":99999999999,"message":"year 5138"}`,
+		`{"time":10413792000.5,"message":"year 2300"}`,
+		`{"cluster":"a/b","message":"slash in cluster"}`,
+	}, "\n")
+	var sink memSink
+	st, err := ReadNDJSON(context.Background(), strings.NewReader(in), d, &sink, Options{Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Accepted != 2 || st.Rejected != 4 {
+		t.Fatalf("stats %+v", st)
+	}
+	var got []string
+	for _, b := range sink.batches {
+		got = append(got, b.s.Namespace+"/"+b.s.Workload)
+	}
+	if fmt.Sprint(got) != "[other/web spaced/web]" {
+		t.Errorf("streams %v", got)
+	}
+	if _, err := (Defaults{Workload: "api"}).RequireWorkload(); err == nil || !strings.Contains(err.Error(), "needs a namespace") {
+		t.Errorf("bare workload without namespace: %v", err)
+	}
+	if _, err := (Defaults{Workload: "ns/" + strings.Repeat("w", 5000)}).Normalize(); err == nil || !strings.Contains(err.Error(), "at most") {
+		t.Errorf("long workload: %v", err)
+	}
+	sink = memSink{}
+	st, err = ReadPlain(context.Background(), strings.NewReader("9999/01/02 15:04:05 far future\n"), d, &sink, Options{Now: fixedNow})
+	if err != nil || st.Accepted != 1 || !sink.all()[0].Time.Equal(testNow) {
+		t.Errorf("plain far-future line: %+v %v %v", st, err, sink.all())
+	}
 }

@@ -102,6 +102,11 @@ func ReadNDJSON(ctx context.Context, r io.Reader, d Defaults, sink Sink, opt Opt
 			Namespace: or(rec.Namespace, d.Namespace),
 			Workload:  or(rec.Workload, d.Workload),
 		}
+		if strings.Contains(rec.Workload, "/") {
+			// A record's NAMESPACE/NAME carries its namespace; the
+			// default's does not apply.
+			s.Namespace = rec.Namespace
+		}
 		if !logrec.ValidSource(s.Source) {
 			u.reject("unknown source %s (want one of %s)", preview([]byte(s.Source)), strings.Join(logrec.Sources(), ", "))
 			return nil
@@ -111,9 +116,15 @@ func ReadNDJSON(ctx context.Context, r io.Reader, d Defaults, sink Sink, opt Opt
 			u.reject("%v", err)
 			return nil
 		}
-		if s.Source == logrec.SourceWorkload && s.Workload == "" {
-			u.reject("no workload: a workload record needs \"workload\" (NAMESPACE/NAME) or a default")
+		if err := checkName("cluster", s.Cluster); err != nil {
+			u.reject("%v", err)
 			return nil
+		}
+		if s.Source == logrec.SourceWorkload {
+			if err := needWorkload(s.Namespace, s.Workload); err != nil {
+				u.reject("%v", err)
+				return nil
+			}
 		}
 		if len(m) > u.opt.MaxLine {
 			scratch = truncate(scratch, []byte(m), len(m), u.opt.MaxLine)
@@ -123,6 +134,9 @@ func ReadNDJSON(ctx context.Context, r io.Reader, d Defaults, sink Sink, opt Opt
 		t := rec.Time.t
 		if !rec.Time.set {
 			t = u.now()
+		} else if !inNanoRange(t) {
+			u.reject("time %s is outside %d..%d", t.Format(time.RFC3339), minTimeYear, maxTimeYear)
+			return nil
 		}
 		u.st.Accepted++
 		return u.b.add(u.ctx, s, logrec.Record{
@@ -168,13 +182,10 @@ func (j *jsonTime) UnmarshalJSON(b []byte) error {
 			return err
 		}
 		t, ok := parseTime(strings.TrimSpace(s))
-		if !ok {
-			if !t.IsZero() {
-				return fmt.Errorf("time %s is outside %d..%d", preview([]byte(s)), minTimeYear, maxTimeYear)
-			}
+		if !ok && t.IsZero() {
 			return fmt.Errorf("time %s is not RFC 3339", preview([]byte(s)))
 		}
-		j.t, j.set = t, true
+		j.t, j.set = t, true // out of range: refused with its own message
 		return nil
 	}
 	if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {

@@ -40,8 +40,8 @@ func ReadPlain(ctx context.Context, r io.Reader, d Defaults, sink Sink, opt Opti
 		msg := string(u.validUTF8(b))
 		now := u.now()
 		t, ok := leadingTime(msg, now)
-		if !ok {
-			t = now
+		if !ok || !inNanoRange(t) {
+			t = now // no usable time of its own: a line is never dropped for it
 		}
 		u.st.Accepted++
 		return u.b.add(u.ctx, s, logrec.Record{Time: t, Pod: d.Pod, Container: d.Container, Message: msg})
