@@ -940,6 +940,32 @@ type Problem struct {
 	Err    string `json:"error"`
 }
 
+// unlisted compares the bucket's metadata subjects, as the stream counts
+// them, with the entries a listing could read: a damaged metadata message
+// would otherwise just be missing from the listing, and the store would
+// look clean.
+func (s *Store) unlisted(ctx context.Context, bucket string) *Problem {
+	all, err := s.listInfos(ctx, bucket, true)
+	if err != nil {
+		return &Problem{Ref: "?", Object: bucket, Err: err.Error()}
+	}
+	st, err := s.stream(ctx, bucket)
+	if err != nil {
+		return &Problem{Ref: "?", Object: bucket, Err: err.Error()}
+	}
+	ictx, cancel := withRequestTimeout(ctx, 30*time.Second)
+	defer cancel()
+	subj := "$O." + bucket + ".M.>"
+	si, err := st.Info(ictx, jetstream.WithSubjectFilter(subj))
+	if err != nil {
+		return &Problem{Ref: "?", Object: bucket, Err: fmt.Sprintf("count metadata entries: %v", err)}
+	}
+	if n := len(si.State.Subjects); n > len(all) {
+		return &Problem{Ref: "?", Object: bucket, Err: fmt.Sprintf("%d of %d metadata entries could not be read: the bucket's stream is damaged; versions may be missing from ls and history", n-len(all), n)}
+	}
+	return nil
+}
+
 // VerifyReport is the result of Verify.
 type VerifyReport struct {
 	Checked  int       `json:"checked"`
@@ -955,6 +981,9 @@ func (s *Store) Verify(ctx context.Context) (VerifyReport, error) {
 		infos, err := s.listInfos(ctx, b, false)
 		if err != nil {
 			return rep, err
+		}
+		if p := s.unlisted(ctx, b); p != nil {
+			rep.Problems = append(rep.Problems, *p)
 		}
 		for _, info := range infos {
 			v, err := versionFromInfo(info)

@@ -564,3 +564,45 @@ func TestDamagedBlockFileIsReported(t *testing.T) {
 	}
 	t.Logf("after %s: %v", took.Round(time.Millisecond), err)
 }
+
+// Damage to a version's metadata must not make the store look clean:
+// verify counts the metadata entries the stream holds against those it
+// could read.
+func TestVerifyReportsUnreadableMetadata(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts a server")
+	}
+	dir := t.TempDir()
+	srv := natstest.Embedded(t, dir)
+	ctx := context.Background()
+	s := openStore(t, srv.Connect(t), modelstore.Config{})
+	m := mustModel(t, "nulog/meta")
+	for range 2 {
+		if _, err := s.Put(ctx, m, bytes.NewReader(randBytes(t, 1<<20)), modelstore.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.Stop()
+	blocks, _ := filepath.Glob(filepath.Join(dir, "*", "jetstream", "*", "streams", "OBJ_"+modelstore.DefaultModelBucket, "msgs", "*.blk"))
+	if len(blocks) == 0 {
+		t.Skip("block files not found where expected")
+	}
+	b, err := os.ReadFile(blocks[len(blocks)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-60] ^= 0xff // inside the last message: v2's metadata
+	if err := os.WriteFile(blocks[len(blocks)-1], b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv = natstest.Embedded(t, dir)
+	s = openStore(t, srv.Connect(t), modelstore.Config{})
+	rep, err := s.Verify(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Problems) == 0 {
+		t.Fatalf("verify of a store with damaged metadata found nothing: %+v", rep)
+	}
+	t.Logf("%+v", rep.Problems)
+}
