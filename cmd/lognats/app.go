@@ -148,12 +148,19 @@ func (a *app) connect(ctx context.Context, role string) (*conn, error) {
 		if _, err := os.Stat(a.dataDir); errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("data folder %s does not exist: check --data, or start `lognats serve --data %s` (or pass --nats)", a.dataDir, a.dataDir)
 		}
+		if !datadir.Looks(a.dataDir) {
+			return nil, fmt.Errorf("%s is not a lognats data folder (it has no lognats.lock or nats/): check --data", a.dataDir)
+		}
 	}
 	lock, err := datadir.Acquire(a.dataDir)
 	var le *datadir.LockedError
 	waitUntil, told := time.Now().Add(lockWait), false
-	for errors.As(err, &le) && role != "serve" {
-		if le.Owner != nil && le.Owner.NATSURL != "" && (le.Owner.Role == "serve" || le.Owner.Role == "run") {
+	for errors.As(err, &le) {
+		longLived := le.Owner != nil && (le.Owner.Role == "serve" || le.Owner.Role == "run")
+		if role == "serve" && longLived {
+			break // two servers never share a folder; a one-off command is waited for
+		}
+		if role != "serve" && longLived && le.Owner.NATSURL != "" {
 			cc := a.client
 			cc.URLs, cc.Name, cc.ConnectWait = le.Owner.NATSURL, name, 3*time.Second
 			nc, cerr := natsx.Connect(ctx, cc)

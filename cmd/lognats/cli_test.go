@@ -352,11 +352,9 @@ func TestTamperedModelCLI(t *testing.T) {
 
 func TestBadInputCLI(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	tmp := t.TempDir()
 	os.WriteFile(filepath.Join(tmp, "m"), []byte("model"), 0o644)
+	mustCLI(t, "--data", data, "models", "put", "other/seed", filepath.Join(tmp, "m")) // a store to be wrong about
 	cases := []struct {
 		name string
 		args []string
@@ -374,6 +372,7 @@ func TestBadInputCLI(t *testing.T) {
 		{"unreachable nats", []string{"--nats", "nats://127.0.0.1:1", "models", "ls"}, "connect to NATS at nats://127.0.0.1:1"},
 		{"mistyped data folder", []string{"--data", filepath.Join(tmp, "typo"), "status"}, "does not exist"},
 		{"empty data folder name", []string{"--data", "", "models", "ls"}, "--data must name a folder"},
+		{"folder that is not a store", []string{"--data", tmp, "models", "ls"}, "not a lognats data folder"},
 		{"plain lines without workload", []string{"ingest", filepath.Join(tmp, "m")}, "need a workload"},
 		{"workload with two slashes", []string{"ingest", "--workload", "a/b/c", filepath.Join(tmp, "m")}, "one slash"},
 		{"workload with empty half", []string{"ingest", "--workload", "/", filepath.Join(tmp, "m")}, "neither empty"},

@@ -90,6 +90,18 @@ func Acquire(dir string) (*Lock, error) {
 }
 
 // Dir is the absolute path of the locked folder.
+// Looks reports whether dir looks like a lognats data folder (it has the
+// lock file or the NATS store), so read-only commands can refuse a
+// mistyped --data that happens to exist.
+func Looks(dir string) bool {
+	for _, n := range []string{lockFile, "nats"} {
+		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 func (l *Lock) Dir() string { return l.dir }
 
 // Publish writes serve.json atomically so readers never see half a file.
