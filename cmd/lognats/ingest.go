@@ -156,6 +156,9 @@ func (a *app) statusCmd() *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "ingested   %d\nprocessed  %d\ntemplates  %d\nanomalies  %d\n", rep.Ingested, rep.Processed, rep.Templates, rep.Anomalies)
+			if rep.Updated.IsZero() {
+				fmt.Fprintln(w, "note: the counts are kept by the stats service, which has not run on this store yet (it runs with `lognats serve` or `lognats run api`)")
+			}
 			for _, k := range sortedKeys(rep.TemplatesBy) {
 				fmt.Fprintf(w, "  templates %-28s %d\n", k, rep.TemplatesBy[k])
 			}

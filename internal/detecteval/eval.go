@@ -274,6 +274,9 @@ func score(test []testLine, v []Verdict, labels Labels) *Result {
 		}
 	}
 	sort.Strings(r.MissedEpisodes)
+	if r.MissedEpisodes == nil {
+		r.MissedEpisodes = []string{} // JSON [] rather than null
+	}
 	r.EpisodeRecall = ratio(r.EpisodesDetected, r.Episodes)
 	r.FalsePositiveRate = ratio(r.NormalFlagged, r.NormalLines)
 	r.ErrorRecall = ratio(tp, r.ErrorLines)

@@ -525,7 +525,10 @@ func Lags(ctx context.Context, js jetstream.JetStream) []Lag {
 		if err != nil {
 			return
 		}
-		out = append(out, Lag{Service: name, Pending: info.NumPending, Unacked: info.NumAckPending, Online: info.NumWaiting > 0 || info.PushBound})
+		// A busy service has no pull waiting while it works through what
+		// it fetched; recent deliveries count as running too.
+		recent := info.Delivered.Last != nil && time.Since(*info.Delivered.Last) < 30*time.Second
+		out = append(out, Lag{Service: name, Pending: info.NumPending, Unacked: info.NumAckPending, Online: info.NumWaiting > 0 || info.PushBound || recent})
 	}
 	add(LogsStream, ConsumerWorkload)
 	for _, src := range PretrainedSources() {
