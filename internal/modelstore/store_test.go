@@ -535,21 +535,7 @@ func TestDamagedBlockFileIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Stop()
-	blocks, _ := filepath.Glob(filepath.Join(dir, "*", "jetstream", "*", "streams", "OBJ_"+modelstore.DefaultModelBucket, "msgs", "*.blk"))
-	if len(blocks) == 0 {
-		blocks, _ = filepath.Glob(filepath.Join(dir, "**", "OBJ_"+modelstore.DefaultModelBucket, "msgs", "*.blk"))
-	}
-	if len(blocks) == 0 {
-		t.Skip("block files not found where expected")
-	}
-	b, err := os.ReadFile(blocks[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)/2] ^= 0xff
-	if err := os.WriteFile(blocks[0], b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	flipInBlock(t, dir, false, func(n int) int { return n / 2 }) // inside a data chunk
 	srv = natstest.Embedded(t, dir)
 	s = openStore(t, srv.Connect(t), modelstore.Config{})
 	start := time.Now()
@@ -583,18 +569,7 @@ func TestVerifyReportsUnreadableMetadata(t *testing.T) {
 		}
 	}
 	srv.Stop()
-	blocks, _ := filepath.Glob(filepath.Join(dir, "*", "jetstream", "*", "streams", "OBJ_"+modelstore.DefaultModelBucket, "msgs", "*.blk"))
-	if len(blocks) == 0 {
-		t.Skip("block files not found where expected")
-	}
-	b, err := os.ReadFile(blocks[len(blocks)-1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)-60] ^= 0xff // inside the last message: v2's metadata
-	if err := os.WriteFile(blocks[len(blocks)-1], b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	flipInBlock(t, dir, true, func(n int) int { return n - 60 }) // inside the last message: v2's metadata
 	srv = natstest.Embedded(t, dir)
 	s = openStore(t, srv.Connect(t), modelstore.Config{})
 	rep, err := s.Verify(ctx)
@@ -605,4 +580,26 @@ func TestVerifyReportsUnreadableMetadata(t *testing.T) {
 		t.Fatalf("verify of a store with damaged metadata found nothing: %+v", rep)
 	}
 	t.Logf("%+v", rep.Problems)
+}
+
+// flipInBlock flips one byte of the model bucket's first (or last) block
+// file under a stopped server's folder, as disk damage would.
+func flipInBlock(t *testing.T, dir string, last bool, at func(size int) int) {
+	t.Helper()
+	blocks, _ := filepath.Glob(filepath.Join(dir, "*", "jetstream", "*", "streams", "OBJ_"+modelstore.DefaultModelBucket, "msgs", "*.blk"))
+	if len(blocks) == 0 {
+		t.Skip("block files not found where expected")
+	}
+	path := blocks[0]
+	if last {
+		path = blocks[len(blocks)-1]
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[at(len(b))] ^= 0xff
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
