@@ -189,11 +189,11 @@ func (e *Exclusive) release(ctx context.Context) error {
 	return err
 }
 
-// renew keeps the lease until ctx ends and returns the last revision. It
+// renew keeps the lease until ctx ends. It
 // cancels the term when a renewal is refused (someone else holds the key)
 // or when none succeeded for half a TTL, well before the key expires for
 // the others.
-func (e *Exclusive) renew(ctx context.Context, rev uint64, cancel context.CancelCauseFunc) uint64 {
+func (e *Exclusive) renew(ctx context.Context, rev uint64, cancel context.CancelCauseFunc) {
 	every := e.TTL / 5
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -201,7 +201,7 @@ func (e *Exclusive) renew(ctx context.Context, rev uint64, cancel context.Cancel
 	for {
 		select {
 		case <-ctx.Done():
-			return rev
+			return
 		case <-t.C:
 		}
 		// Not cut short by the end of the term: an abandoned request may
@@ -214,7 +214,7 @@ func (e *Exclusive) renew(ctx context.Context, rev uint64, cancel context.Cancel
 			continue
 		}
 		if ctx.Err() != nil {
-			return rev
+			return
 		}
 		// A refused compare-and-set (10071, or 10164 on a replicated bucket)
 		// means the key moved: the lease is someone else's.
@@ -222,7 +222,7 @@ func (e *Exclusive) renew(ctx context.Context, rev uint64, cancel context.Cancel
 		if refused || time.Since(lastOK) > e.TTL/2 {
 			e.Logger.Error("lease renewal failed; stopping the service", "lease", e.Name, "err", err)
 			cancel(errLeaseLost)
-			return rev
+			return
 		}
 		e.Logger.Warn("lease renewal failed; retrying", "lease", e.Name, "err", err)
 	}
