@@ -43,7 +43,7 @@ type resultPublisher struct {
 }
 
 func newResultPublisher(nc *nats.Conn) (*resultPublisher, error) {
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(512))
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(512), jetstream.WithPublishAsyncTimeout(AckTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("jetstream context: %w", err)
 	}

@@ -24,9 +24,15 @@ type Publisher struct {
 	errs    chan error
 }
 
+// AckTimeout bounds the wait for one asynchronous publish's acknowledgement.
+// On a cluster an acknowledgement can be lost when a stream leader dies;
+// the batch is then sent again under the same message id, which JetStream
+// deduplicates.
+const AckTimeout = 30 * time.Second
+
 // NewPublisher makes a publisher on its own JetStream context.
 func NewPublisher(nc *nats.Conn) (*Publisher, error) {
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(256))
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(256), jetstream.WithPublishAsyncTimeout(AckTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("jetstream context: %w", err)
 	}
