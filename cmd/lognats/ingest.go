@@ -84,9 +84,14 @@ func (a *app) ingestCmd() *cobra.Command {
 			}
 			// Even when interrupted, wait (briefly) for what was sent, so the
 			// stored count below is true.
-			wait := 15 * time.Second
-			if ctx.Err() != nil && !c.nc.IsConnected() {
+			// Not interrupted: allow lost acknowledgements to time out and
+			// their batches to be sent again (a cluster electing a leader).
+			wait := 3*pipeline.AckTimeout + 30*time.Second
+			switch {
+			case ctx.Err() != nil && !c.nc.IsConnected():
 				wait = time.Second // interrupted while NATS is away: nothing more will be acknowledged
+			case ctx.Err() != nil:
+				wait = 15 * time.Second
 			}
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 			if ferr := pub.Flush(fctx); err == nil {

@@ -199,28 +199,60 @@ func iterate(ctx context.Context, c jetstream.Consumer, logger *slog.Logger, fn 
 	if err != nil {
 		return fmt.Errorf("pull from consumer: %w", err)
 	}
-	stop := context.AfterFunc(ctx, it.Stop)
+	stop := context.AfterFunc(ctx, func() { it.Stop() })
 	defer stop()
-	defer it.Stop()
+	defer func() { it.Stop() }()
+	last := time.Now()
 	for ctx.Err() == nil {
 		m, err := it.Next(jetstream.NextMaxWait(500 * time.Millisecond))
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			if ctx.Err() != nil {
 				break
 			}
-			if !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+			if !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				logger.Warn("pull", "err", err)
 			}
 			if idle != nil {
 				idle()
 			}
+			// On a cluster, pulls in flight can be lost when the consumer's
+			// leader moves and the iterator then waits for nothing; start
+			// a fresh one when nothing came for a while but work is waiting.
+			if time.Since(last) > stallPull || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				if nit, restarted := restartPull(ctx, c, it, logger); restarted {
+					it = nit
+				}
+				last = time.Now()
+			}
 			continue
 		}
+		last = time.Now()
 		if err := fn(m); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// stallPull is how long a consumer may deliver nothing before iterate checks
+// whether messages are waiting for it.
+const stallPull = 20 * time.Second
+
+func restartPull(ctx context.Context, c jetstream.Consumer, it jetstream.MessagesContext, logger *slog.Logger) (jetstream.MessagesContext, bool) {
+	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	info, err := c.Info(ictx)
+	cancel()
+	if err != nil || info.NumPending == 0 && info.NumAckPending == 0 {
+		return it, false
+	}
+	nit, err := c.Messages(jetstream.PullMaxMessages(64))
+	if err != nil {
+		logger.Warn("restart pull", "err", err)
+		return it, false
+	}
+	logger.Warn("pull stalled with messages waiting; restarted it", "pending", info.NumPending, "ack_pending", info.NumAckPending)
+	it.Stop()
+	return nit, true
 }
 
 // logsMiner turns LOGS batches into PARSED batches: it decompresses, masks

@@ -28,7 +28,7 @@ type Publisher struct {
 // On a cluster an acknowledgement can be lost when a stream leader dies;
 // the batch is then sent again under the same message id, which JetStream
 // deduplicates.
-const AckTimeout = 30 * time.Second
+const AckTimeout = 10 * time.Second
 
 // NewPublisher makes a publisher on its own JetStream context.
 func NewPublisher(nc *nats.Conn) (*Publisher, error) {
