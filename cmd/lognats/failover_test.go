@@ -196,7 +196,7 @@ func TestPipelineSurvivesClusterNodeLoss(t *testing.T) {
 		t.Fatalf("ingest across the node loss: %v\n%s", err, ing.log)
 	}
 	t.Logf("killed n%d (LOGS leader) mid-ingest; ingest: %s", leader, strings.TrimSpace(ing.log.String()))
-	deadline = time.Now().Add(2 * time.Minute)
+	deadline = time.Now().Add(4 * time.Minute)
 	for {
 		rep := status()
 		if rep.Ingested == ref.Lines && rep.Processed == ref.Lines {
@@ -204,7 +204,17 @@ func TestPipelineSurvivesClusterNodeLoss(t *testing.T) {
 			break
 		}
 		if rep.Processed > ref.Lines || time.Now().After(deadline) {
-			t.Fatalf("after the kill: %+v (want %d lines)\n%s\n%s", rep.Status, ref.Lines, runCLI(t, "--nats", c.URLs, "status").stdout, svc.log)
+			for i, n := range c.Nodes {
+				if i == leader {
+					continue
+				}
+				for _, args := range [][]string{{"consumer", "report", "LOGS"}, {"consumer", "report", "PARSED"}, {"stream", "report"}} {
+					out, _ := exec.Command(natsCLI(), append([]string{"--server", n.URL, "--timeout", "5s"}, args...)...).CombinedOutput()
+					t.Logf("node %d %v:\n%s", i, args, out)
+				}
+				break
+			}
+			r := runCLI(t, "--nats", c.URLs, "status"); t.Fatalf("after the kill: %+v (want %d lines)\nstatus: %s %s\n%s", rep.Status, ref.Lines, r.stdout, r.stderr, svc.log)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

@@ -98,6 +98,9 @@ func (c *Config) defaults() error {
 	return nil
 }
 
+// retireTimeout bounds retention after a put.
+const retireTimeout = 10 * time.Second
+
 // ChunkAckTimeout bounds the wait for the server's acknowledgement of one
 // chunk of a put.
 const ChunkAckTimeout = 30 * time.Second
@@ -848,6 +851,11 @@ func (s *Store) retire(ctx context.Context, v Version) error {
 	}
 	// Count the versions that exist, not version numbers: after an rm the
 	// numbers have gaps, and v-Keep would be one of the versions to keep.
+	// Bounded tightly: retention is housekeeping that GC repeats, and a
+	// listing stalled by a cluster's leader change must not hold the put
+	// (the workload DRAIN waits on its snapshots).
+	ctx, cancel := withRequestTimeout(ctx, retireTimeout)
+	defer cancel()
 	return s.Prune(ctx, v.Model)
 }
 
