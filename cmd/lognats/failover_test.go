@@ -214,7 +214,8 @@ func TestPipelineSurvivesClusterNodeLoss(t *testing.T) {
 				}
 				break
 			}
-			r := runCLI(t, "--nats", c.URLs, "status"); t.Fatalf("after the kill: %+v (want %d lines)\nstatus: %s %s\n%s", rep.Status, ref.Lines, r.stdout, r.stderr, svc.log)
+			r := runCLI(t, "--nats", c.URLs, "status")
+			t.Fatalf("after the kill: %+v (want %d lines)\nstatus: %s %s\n%s", rep.Status, ref.Lines, r.stdout, r.stderr, svc.log)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
