@@ -152,11 +152,10 @@ func TestWorkloadDrainFailover(t *testing.T) {
 
 // The whole pipeline on a three-node cluster with replicas 3: SIGKILL of
 // the node leading the LOGS stream in the middle of an ingest should lose no
-// line and count none twice. Opt-in (LOGNATS_CLUSTER_PIPELINE=1): it
-// reproduces a known problem. The ingest completes (every line stored), but
-// processing can stall after the node loss, with the workload DRAIN's
-// consumer holding pending messages and no pull waiting
-// (docs/operations.md).
+// line and count none twice. Opt-in (LOGNATS_CLUSTER_PIPELINE=1): it takes
+// minutes and is not reliable yet. The services process every batch, but
+// the status bookkeeping (KV listings, the stats service's ordered
+// consumers) can stall after the node loss (docs/operations.md).
 func TestPipelineSurvivesClusterNodeLoss(t *testing.T) {
 	if os.Getenv("LOGNATS_CLUSTER_PIPELINE") == "" {
 		t.Skip("set LOGNATS_CLUSTER_PIPELINE=1: reproduces a known stall after a node loss")
