@@ -176,6 +176,9 @@ func (a *app) statusCmd() *cobra.Command {
 				fmt.Fprintf(w, "  %-32s %d / %d%s\n", l.Service, l.Pending, l.Unacked, state)
 			}
 			fmt.Fprintf(w, "  %-32s %d / %d (LOGS / RESULTS batches not yet counted)\n", "stats", rep.StatsLagLogs, rep.StatsLagRes)
+			for _, wmsg := range rep.Warnings {
+				fmt.Fprintln(w, "warning:", wmsg)
+			}
 			for _, k := range sortedKeys(rep.Leases) {
 				fmt.Fprintf(w, "lease %s held by %s\n", k, rep.Leases[k])
 			}

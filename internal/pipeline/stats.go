@@ -548,6 +548,8 @@ type StatusReport struct {
 	StatsLagRes  uint64           `json:"stats_lag_results"` // RESULTS messages not yet counted
 	// Leases: singleton service -> the process holding it (see lease.go).
 	Leases map[string]string `json:"leases,omitempty"`
+	// Warnings name parts of the report that could not be read.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Report gathers the status of every service from NATS.
@@ -557,8 +559,13 @@ func Report(ctx context.Context, js jetstream.JetStream) (StatusReport, error) {
 		return StatusReport{}, err
 	}
 	rep := StatusReport{Status: st}
-	if rep.TemplatesBy, err = Templates(ctx, js); err != nil {
-		return rep, err
+	// The template counts are a KV listing, which can stall while a
+	// cluster elects a leader: report without them rather than fail.
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	rep.TemplatesBy, err = Templates(tctx, js)
+	cancel()
+	if err != nil {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("template counts unavailable: %v", err))
 	}
 	for _, n := range rep.TemplatesBy {
 		rep.Templates += n
