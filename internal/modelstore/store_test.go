@@ -245,15 +245,7 @@ func TestRetentionAndTombstones(t *testing.T) {
 	if _, err := s.Promote(ctx, modelstore.Ref{Model: m, Version: 6}); err != nil {
 		t.Fatal(err)
 	}
-	hist, err := s.History(ctx, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []uint64
-	for _, v := range hist {
-		got = append(got, v.Version)
-	}
-	if fmt.Sprint(got) != "[8 7 6]" {
+	if got := historyVersions(t, s, m); got != "[8 7 6]" {
 		t.Fatalf("history after 8 puts with keep=3: %v", got)
 	}
 	if err := s.Delete(ctx, modelstore.Ref{Model: m, Version: 6}, false); !errors.Is(err, modelstore.ErrCurrentVersion) {
@@ -496,7 +488,19 @@ func TestRetentionCountsVersionsAcrossGaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	put() // v4: v1, v3, v4 are three versions, all kept
-	hist, err := s.History(ctx, m)
+	if got := historyVersions(t, s, m); got != "[4 3 1]" {
+		t.Fatalf("history = %v, want [4 3 1]", got)
+	}
+	put() // v5 pushes out v1 only
+	if got := historyVersions(t, s, m); got != "[5 4 3]" {
+		t.Fatalf("history = %v, want [5 4 3]", got)
+	}
+}
+
+// historyVersions lists m's version numbers, newest first, as "[3 2 1]".
+func historyVersions(t *testing.T, s *modelstore.Store, m modelstore.Model) string {
+	t.Helper()
+	hist, err := s.History(context.Background(), m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,18 +508,7 @@ func TestRetentionCountsVersionsAcrossGaps(t *testing.T) {
 	for _, v := range hist {
 		got = append(got, v.Version)
 	}
-	if fmt.Sprint(got) != "[4 3 1]" {
-		t.Fatalf("history = %v, want [4 3 1]", got)
-	}
-	put() // v5 pushes out v1 only
-	hist, _ = s.History(ctx, m)
-	got = got[:0]
-	for _, v := range hist {
-		got = append(got, v.Version)
-	}
-	if fmt.Sprint(got) != "[5 4 3]" {
-		t.Fatalf("history = %v, want [5 4 3]", got)
-	}
+	return fmt.Sprint(got)
 }
 
 // A byte flipped in the server's block file (disk damage under a stopped
